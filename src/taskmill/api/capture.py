@@ -1,0 +1,98 @@
+"""What ``Task.init`` records about the running code: entry point, git state, installed packages.
+
+Every function here is best effort: a machine without git, or a script outside a repository,
+records what it can and never fails the task.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from taskmill.core.model import ScriptInfo
+
+_GIT_TIMEOUT = 10.0
+_MAX_DIFF_BYTES = 2 * 1024 * 1024  # a diff larger than this is almost surely data, not code
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=_GIT_TIMEOUT,
+            check=False,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout if out.returncode == 0 else ""
+
+
+def git_info(path: Path) -> dict[str, str]:
+    """Repository URL (or local path), branch, commit and uncommitted diff for ``path``'s repo."""
+    folder = path if path.is_dir() else path.parent
+    root = _git(["rev-parse", "--show-toplevel"], folder).strip()
+    if not root:
+        return {}
+    root_path = Path(root)
+    remote = _git(["config", "--get", "remote.origin.url"], root_path).strip()
+    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], root_path).strip()
+    commit = _git(["rev-parse", "HEAD"], root_path).strip()
+    diff = _git(["diff", "HEAD", "--binary"], root_path) if commit else ""
+    if len(diff) > _MAX_DIFF_BYTES:
+        diff = diff[:_MAX_DIFF_BYTES] + "\n# diff truncated by taskmill (over 2 MiB)\n"
+    return {
+        "root": root,
+        "repository": remote or root,
+        "branch": "" if branch == "HEAD" else branch,
+        "commit": commit,
+        "diff": diff,
+    }
+
+
+def installed_packages() -> str:
+    """``name==version`` lines for the distributions of this interpreter, sorted by name."""
+    seen: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and name.lower() not in seen:
+            seen[name.lower()] = f"{name}=={dist.version}"
+    return "\n".join(seen[k] for k in sorted(seen))
+
+
+def script_info(entry: str | None = None, *, with_packages: bool = True) -> ScriptInfo:
+    """Describe the running program (``sys.argv[0]`` unless ``entry`` is given)."""
+    argv0 = entry if entry is not None else (sys.argv[0] if sys.argv else "")
+    cwd = Path.cwd()
+    script = Path(argv0).resolve() if argv0 and argv0 not in ("-c", "-m", "") else None
+    if script is not None and not script.exists():
+        script = None
+    git = git_info(script or cwd)
+    entry_point = argv0
+    working_dir = str(cwd)
+    if script is not None:
+        entry_point = script.name
+        working_dir = str(script.parent)
+        if git.get("root"):
+            root = Path(git["root"])
+            try:
+                entry_point = str(script.relative_to(root))
+                working_dir = "."
+            except ValueError:
+                pass
+    return ScriptInfo(
+        entry_point=entry_point,
+        working_dir=working_dir,
+        repository=git.get("repository", ""),
+        branch=git.get("branch", ""),
+        commit=git.get("commit", ""),
+        diff=git.get("diff", ""),
+        requirements=installed_packages() if with_packages else "",
+        binary=f"python{sys.version_info.major}.{sys.version_info.minor}",
+    )

@@ -1,0 +1,92 @@
+"""A session: the store and artifact storage that API objects talk to, opened on first use.
+
+The process has one default session (built from :class:`~taskmill.config.Settings`) held by
+:class:`ProcessContext`, together with the process's *main task*. That is the only
+process-wide state in taskmill, and it exists because ClearML's API defines it: ``Task.init``
+creates "the" task of the process and ``Task.current_task()`` returns it from anywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from taskmill.config import Settings
+from taskmill.store.base import TaskStore
+
+if TYPE_CHECKING:
+    from taskmill.artifacts.storage import ArtifactStore
+
+
+class Session:
+    """Store plus artifact storage for one set of settings. Thread-safe; opens lazily."""
+
+    def __init__(self, settings: Settings, store: TaskStore | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._artifacts: ArtifactStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> TaskStore:
+        """The task store (opened, and migrated if needed, on first use)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from taskmill.store.factory import open_store
+
+                    self._store = open_store(self.settings.store_url)
+        return self._store
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """Artifact storage (imports fsspec on first use only: keeps ``import taskmill`` fast)."""
+        if self._artifacts is None:
+            with self._lock:
+                if self._artifacts is None:
+                    from taskmill.artifacts.storage import ArtifactStore
+
+                    self._artifacts = ArtifactStore(
+                        default_uri=self.settings.artifacts_uri, cache_dir=str(self.settings.cache_dir)
+                    )
+        return self._artifacts
+
+    def close(self) -> None:
+        """Close the store if it was opened."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+class ProcessContext:
+    """Holds the default session and the main task of this process (see module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._session: Session | None = None
+        self.main_task: Any = None  #: the Task created by Task.init (typed Any to avoid a cycle)
+
+    def session(self) -> Session:
+        """The default session, built from the environment on first use."""
+        with self.lock:
+            if self._session is None:
+                self._session = Session(Settings.from_env())
+            return self._session
+
+    def use(self, session: Session) -> None:
+        """Replace the default session (tests, embedding applications)."""
+        with self.lock:
+            self._session = session
+
+    def reset(self) -> None:
+        """Forget the main task and the default session (closing it)."""
+        with self.lock:
+            if self._session is not None:
+                self._session.close()
+            self._session = None
+            self.main_task = None
+
+
+#: The process context (see the module docstring for why this one global exists).
+PROCESS = ProcessContext()

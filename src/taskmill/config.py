@@ -1,0 +1,85 @@
+"""Settings: where the store and artifacts live, read once at an entry point and passed down.
+
+Sources, highest priority first:
+
+1. environment variables ``TASKMILL_HOME``, ``TASKMILL_STORE``, ``TASKMILL_ARTIFACTS``,
+   ``TASKMILL_OUTPUT_URI``, ``TASKMILL_TASK_ID`` (set by agents and local step launchers);
+2. the config file ``$TASKMILL_HOME/config.toml`` (keys ``store``, ``artifacts``, ``output_uri``);
+3. defaults: home ``~/.taskmill``, store ``sqlite:///$TASKMILL_HOME/store.db``, artifacts
+   ``$TASKMILL_HOME/artifacts``.
+
+Only entry points (the CLI, ``Task.init`` and friends, agents) call :meth:`Settings.from_env`; the
+layers below receive plain values.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from taskmill.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings. Immutable; use :meth:`with_` to derive a changed copy."""
+
+    home: Path
+    store_url: str
+    artifacts_uri: str
+    output_uri: str = ""  #: default artifact destination of new tasks ("" = artifacts_uri)
+    task_id: str = ""  #: set when this process runs a task for an agent or a local launcher
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where downloaded artifacts and files are cached."""
+        return self.home / "cache"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``) and the config file."""
+        env = os.environ if environ is None else environ
+        home = Path(env.get("TASKMILL_HOME") or Path.home() / ".taskmill").expanduser()
+        file_cfg = _read_config_file(home / "config.toml")
+        store = env.get("TASKMILL_STORE") or file_cfg.get("store") or f"sqlite:///{home / 'store.db'}"
+        artifacts = env.get("TASKMILL_ARTIFACTS") or file_cfg.get("artifacts") or str(home / "artifacts")
+        output_uri = env.get("TASKMILL_OUTPUT_URI") or file_cfg.get("output_uri") or ""
+        return cls(
+            home=home,
+            store_url=store,
+            artifacts_uri=artifacts,
+            output_uri=output_uri,
+            task_id=env.get("TASKMILL_TASK_ID", ""),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """Environment variables that make a child process use the same settings."""
+        env = {
+            "TASKMILL_HOME": str(self.home),
+            "TASKMILL_STORE": self.store_url,
+            "TASKMILL_ARTIFACTS": self.artifacts_uri,
+        }
+        if self.output_uri:
+            env["TASKMILL_OUTPUT_URI"] = self.output_uri
+        return env
+
+
+def _read_config_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}; fix or remove it") from exc
+    allowed = {"store", "artifacts", "output_uri"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+    return {k: str(v) for k, v in data.items()}

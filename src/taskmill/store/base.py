@@ -1,0 +1,261 @@
+"""The task store contract: every backend (SQLite, PostgreSQL, and later HTTP) implements it.
+
+Semantics that hold for every implementation:
+
+* Every method is **atomic**: it either applies fully or not at all.
+* Methods **do not block** waiting for work; :meth:`TaskStore.claim` returns ``None`` when the
+  queues are empty. (Waiting for events is a separate, later interface.)
+* Writes made inside :meth:`TaskStore.batch` commit together at the end of the block (faster, and
+  all-or-nothing); outside it each call commits on its own.
+* A store may be shared by many threads of one process and by many processes: status changes and
+  queue claims are checked and applied in one transaction, so two writers never both win.
+* Missing things raise :class:`~taskmill.errors.NotFoundError` subclasses that name them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from taskmill.core.model import (
+    ArtifactRecord,
+    ConfigObject,
+    LogLine,
+    ModelRecord,
+    Param,
+    PlotRecord,
+    ProjectRecord,
+    QueueEntry,
+    QueueRecord,
+    ScalarPoint,
+    TaskRecord,
+)
+from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.types import JSONValue
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """Which tasks :meth:`TaskStore.find_tasks` returns. Empty fields do not filter.
+
+    ``project`` matches the project exactly, or with ``include_subprojects`` also ``project/...``.
+    ``tags``/``system_tags`` require all listed tags; ``name`` matches exactly, ``name_contains``
+    as a case-insensitive substring.
+    """
+
+    project: str | None = None
+    include_subprojects: bool = False
+    name: str | None = None
+    name_contains: str | None = None
+    status: tuple[TaskStatus, ...] = ()
+    task_type: tuple[TaskTypes, ...] = ()
+    tags: tuple[str, ...] = ()
+    system_tags: tuple[str, ...] = ()
+    parent: str | None = None
+    ids: tuple[str, ...] = ()
+    limit: int | None = None
+    order: str = "-last_update"  #: a field name, ``-`` for descending (created, last_update, name)
+
+
+class TaskStore(ABC):
+    """Persistent home of tasks, their parameters, outputs, logs, projects and queues."""
+
+    url: str
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    @abstractmethod
+    def batch(self) -> AbstractContextManager[None]:
+        """Group the writes of the ``with`` block into one transaction (all-or-nothing).
+
+        Re-entrant: nested blocks join the outer one. Other writers wait until it commits.
+        """
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_task(self, task: TaskRecord) -> TaskRecord:
+        """Insert a new task (and its project and parent projects); returns it with times set.
+
+        Raises ConflictError if the id exists.
+        """
+
+    @abstractmethod
+    def get_task(self, task_id: str) -> TaskRecord:
+        """Return the task. Raises TaskNotFoundError naming the id."""
+
+    @abstractmethod
+    def find_tasks(self, flt: TaskFilter | None = None) -> list[TaskRecord]:
+        """Tasks matching ``flt``, ordered by ``flt.order``."""
+
+    @abstractmethod
+    def update_task(self, task_id: str, **fields: object) -> TaskRecord:
+        """Set plain fields (name, project, comment, tags, system_tags, parent, script, runtime,
+        output_uri, progress, task_type, user). Status changes go through :meth:`set_status`.
+        ``runtime`` is merged key by key. Returns the updated task.
+        """
+
+    @abstractmethod
+    def set_status(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        *,
+        message: str | None = None,
+        reason: str | None = None,
+        force: bool = False,
+        expected: Sequence[TaskStatus] = (),
+        worker: str | None = None,
+    ) -> TaskRecord:
+        """Atomically move a task to ``status``, checking the transition table.
+
+        ``expected``: apply only if the current status is one of these (compare-and-set), else
+        raise ConflictError. ``force`` skips the table check (administrative fixes). Entering
+        ``in_progress`` sets ``started``; a final status sets ``completed``; entering ``created``
+        clears both. Leaving ``queued`` removes the task from its queue.
+        """
+
+    @abstractmethod
+    def delete_task(self, task_id: str) -> None:
+        """Delete the task and everything recorded on it (not its artifact bytes)."""
+
+    # -- parameters and configuration ---------------------------------------------------------
+
+    @abstractmethod
+    def set_params(self, task_id: str, params: Iterable[Param], *, replace: bool = False) -> None:
+        """Upsert parameters by (section, name). ``replace`` first drops all existing ones."""
+
+    @abstractmethod
+    def get_params(self, task_id: str) -> list[Param]:
+        """All parameters of the task, ordered by section then insertion."""
+
+    @abstractmethod
+    def delete_params(self, task_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        """Delete the given (section, name) parameters; missing ones are ignored."""
+
+    @abstractmethod
+    def set_config(self, task_id: str, config: ConfigObject) -> None:
+        """Upsert a configuration object by name."""
+
+    @abstractmethod
+    def get_configs(self, task_id: str) -> list[ConfigObject]:
+        """All configuration objects of the task."""
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def put_artifact(self, artifact: ArtifactRecord) -> None:
+        """Upsert an artifact record by (task, name)."""
+
+    @abstractmethod
+    def get_artifacts(self, task_id: str) -> list[ArtifactRecord]:
+        """Artifact records of the task, in upload order."""
+
+    @abstractmethod
+    def delete_artifact(self, task_id: str, name: str) -> None:
+        """Remove an artifact record (its bytes are not touched)."""
+
+    @abstractmethod
+    def add_model(self, model: ModelRecord) -> None:
+        """Record an input or output model of a task."""
+
+    @abstractmethod
+    def get_models(self, task_id: str) -> list[ModelRecord]:
+        """Models of the task in the order they were added."""
+
+    @abstractmethod
+    def add_scalars(self, task_id: str, points: Sequence[ScalarPoint]) -> None:
+        """Append reported scalars."""
+
+    @abstractmethod
+    def get_scalars(self, task_id: str) -> list[ScalarPoint]:
+        """All scalars of the task, ordered by title, series, iteration."""
+
+    @abstractmethod
+    def add_plot(self, task_id: str, plot: PlotRecord) -> None:
+        """Append a reported table or chart."""
+
+    @abstractmethod
+    def get_plots(self, task_id: str) -> list[PlotRecord]:
+        """Reported tables and charts of the task, in report order."""
+
+    @abstractmethod
+    def append_log(self, task_id: str, lines: Sequence[LogLine]) -> int:
+        """Append console lines after the existing ones; returns the last ``seq`` assigned.
+
+        Safe while the task runs and from several writers: sequence numbers never repeat.
+        """
+
+    @abstractmethod
+    def get_log(self, task_id: str, *, after: int = 0, limit: int | None = None) -> list[LogLine]:
+        """Console lines with ``seq > after`` in order (``after`` lets readers follow a log)."""
+
+    # -- projects ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def ensure_project(self, name: str, system_tags: Sequence[str] = ()) -> ProjectRecord:
+        """Create the project and its parents if missing (idempotent); adds ``system_tags``."""
+
+    @abstractmethod
+    def list_projects(self, *, include_hidden: bool = False) -> list[ProjectRecord]:
+        """Projects by name, with their task counts."""
+
+    # -- queues -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_queue(self, name: str) -> QueueRecord:
+        """Create a queue; idempotent (returns the existing one)."""
+
+    @abstractmethod
+    def get_queue(self, name: str) -> QueueRecord:
+        """Return the queue or raise QueueNotFoundError naming it."""
+
+    @abstractmethod
+    def list_queues(self) -> list[QueueRecord]:
+        """All queues with their depth."""
+
+    @abstractmethod
+    def delete_queue(self, name: str, *, force: bool = False) -> None:
+        """Delete a queue; refuses (ConflictError) while tasks wait in it unless ``force``
+        (then its tasks go back to draft)."""
+
+    @abstractmethod
+    def enqueue(self, task_id: str, queue: str, *, priority: int = 0) -> TaskRecord:
+        """Atomically put the task in the queue and set it ``queued``.
+
+        Raises QueueNotFoundError for an unknown queue, InvalidTransitionError when the task's
+        status cannot become queued.
+        """
+
+    @abstractmethod
+    def dequeue(self, task_id: str) -> TaskRecord:
+        """Take a queued task out of its queue and back to ``created``."""
+
+    @abstractmethod
+    def queue_entries(self, queue: str) -> list[QueueEntry]:
+        """The tasks waiting in a queue, in the order they will be served."""
+
+    @abstractmethod
+    def claim(self, queues: Sequence[str], worker: str) -> TaskRecord | None:
+        """Atomically take the next task from the first non-empty queue of ``queues``.
+
+        The task leaves the queue and becomes ``in_progress`` with ``worker`` set. Never hands the
+        same task to two callers, across threads, processes and machines. Non-blocking: returns
+        None when every queue is empty.
+        """
+
+    # -- convenience shared by all backends ---------------------------------------------------
+
+    def get_param_dict(self, task_id: str) -> dict[str, JSONValue]:
+        """Parameters as a flat ``{"Section/name": value}`` dict."""
+        return {p.key: p.value for p in self.get_params(task_id)}
+
+    def iter_tasks(self, flt: TaskFilter | None = None) -> Iterator[TaskRecord]:
+        """Iterate :meth:`find_tasks`."""
+        yield from self.find_tasks(flt)

@@ -1,0 +1,193 @@
+"""A thin DB-API layer over sqlite3 and psycopg: connections, transactions, dialect differences.
+
+Why not SQLAlchemy on the hot path: importing its engine costs ~120 ms, more than our whole
+start-up budget. SQLAlchemy and Alembic are still used for the schema and its migrations.
+Queries are written once with ``?`` placeholders and translated for psycopg.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from taskmill.errors import StoreConnectionError, StoreError, StoreUnreadableError
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreURL:
+    """A parsed store URL.
+
+    ``sqlite:///relative.db`` and ``sqlite:////absolute/path.db`` (SQLAlchemy's convention), or
+    ``postgresql[+psycopg]://user:pass@host:port/db``.
+    """
+
+    dialect: str  #: ``sqlite`` or ``postgresql``
+    url: str  #: the URL as given
+    path: str = ""  #: sqlite file path
+    conninfo: str = ""  #: libpq connection string for PostgreSQL
+
+    @classmethod
+    def parse(cls, url: str) -> StoreURL:
+        """Parse ``url``; raises ValueError naming the accepted forms."""
+        if url.startswith("sqlite://"):
+            rest = url[len("sqlite://") :]
+            if not rest.startswith("/"):
+                raise ValueError(f"bad SQLite store URL '{url}': use sqlite:////absolute/path.db")
+            path = rest[1:]
+            if not path or path == ":memory:":
+                raise ValueError(f"SQLite store URL '{url}' needs a file path: sqlite:////path/store.db")
+            return cls("sqlite", url, path=path)
+        m = re.match(r"^postgres(?:ql)?(?:\+psycopg\d?)?://", url)
+        if m:
+            return cls("postgresql", url, conninfo="postgresql://" + url[m.end() :])
+        raise ValueError(
+            f"unsupported store URL '{url}': use sqlite:////path/to/store.db or "
+            "postgresql+psycopg://user@host:port/db"
+        )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The same location in SQLAlchemy's form (for Alembic)."""
+        if self.dialect == "sqlite":
+            return f"sqlite:///{self.path}"
+        return "postgresql+psycopg://" + self.conninfo[len("postgresql://") :]
+
+
+class Database:
+    """One DB-API connection shared by the threads of a process, with re-entrant transactions.
+
+    ``transaction()`` opens a write transaction (SQLite: ``BEGIN IMMEDIATE``, which takes the
+    database write lock at once so read-check-write sequences are atomic across processes;
+    PostgreSQL: ``BEGIN`` plus row locks taken with :attr:`for_update`). Nested calls join the
+    outer transaction. Statements outside a transaction autocommit.
+    """
+
+    def __init__(self, url: StoreURL) -> None:
+        self.url = url
+        self.dialect = url.dialect
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+        self._conn: Any = self._connect()
+        #: suffix that locks selected rows until commit (no-op on SQLite: the DB lock covers it)
+        self.for_update = " FOR UPDATE" if self.dialect == "postgresql" else ""
+        self.skip_locked = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self.dialect == "sqlite":
+            return self._connect_sqlite()
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise StoreConnectionError(
+                "PostgreSQL store needs psycopg: pip install 'taskmill[postgres]'"
+            ) from exc
+        self._errors = (psycopg.Error,)
+        try:
+            return psycopg.connect(self.url.conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise StoreConnectionError(
+                f"cannot connect to the PostgreSQL store {self.url.url}: {exc}".strip()
+            ) from exc
+
+    def _connect_sqlite(self) -> sqlite3.Connection:
+        path = self.url.path
+        p = Path(path)
+        if p.exists() and p.is_dir():
+            raise StoreUnreadableError(f"store path {path} is a folder, not a SQLite file")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreUnreadableError(
+                f"{path} exists but is not a taskmill store ({exc}); it was left untouched. "
+                "Point TASKMILL_STORE elsewhere or move the file away."
+            ) from exc
+        return conn
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- statements -------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        if self.dialect == "postgresql":
+            return sql.replace("%", "%%").replace("?", "%s")
+        return sql
+
+    def _wrap(self, exc: Exception, sql: str) -> StoreError:
+        return StoreError(f"store {self.url.url}: {type(exc).__name__}: {exc} (in: {sql.strip()[:120]})")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement and return all rows it produced (empty for writes without RETURNING)."""
+        with self._lock:
+            if self._conn is None:
+                raise StoreError(f"store {self.url.url} is closed")
+            try:
+                cur = self._conn.execute(self._sql(sql), tuple(params))
+                rows = cur.fetchall() if cur.description is not None else []
+            except self._errors as exc:
+                raise self._wrap(exc, sql) from exc
+            return [tuple(r) for r in rows]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for every parameter row."""
+        if not rows:
+            return
+        with self._lock:
+            if self._conn is None:
+                raise StoreError(f"store {self.url.url} is closed")
+            try:
+                if self.dialect == "sqlite":
+                    self._conn.executemany(sql, rows)
+                else:
+                    with self._conn.cursor() as cur:
+                        cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+            except self._errors as exc:
+                raise self._wrap(exc, sql) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction; re-entrant within one thread, exclusive across threads."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._rollback()
+                raise
+            self._depth = 0
+            self.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        try:
+            self.execute("ROLLBACK")
+        except StoreError:  # the connection may already have rolled back (e.g. lost)
+            pass

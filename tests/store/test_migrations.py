@@ -1,0 +1,80 @@
+"""Opening stores: automatic migration, and refusing stores we cannot use (never recreating them)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from taskmill.errors import StoreSchemaError, StoreUnreadableError
+from taskmill.store.factory import open_store
+from taskmill.store.sql.migrate import HEAD, KNOWN_REVISIONS, alembic_revisions
+
+
+def test_known_revisions_match_alembic_scripts() -> None:
+    assert alembic_revisions() == list(KNOWN_REVISIONS)
+
+
+def test_new_store_is_migrated_to_head(tmp_path: Path) -> None:
+    open_store(f"sqlite:///{tmp_path}/s.db").close()
+    with sqlite3.connect(tmp_path / "s.db") as c:
+        assert c.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
+        assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_newer_schema_is_reported_not_touched(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    open_store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as c:
+        c.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreSchemaError, match="'9999', newer than this taskmill"):
+        open_store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT version_num FROM alembic_version").fetchone() == ("9999",)
+
+
+def test_non_sqlite_file_is_reported_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(StoreUnreadableError, match="not a taskmill store"):
+        open_store(f"sqlite:///{path}")
+    assert path.read_text().startswith("these are my notes")
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE TABLE customers (id INTEGER)")
+    with pytest.raises(StoreUnreadableError, match="customers"):
+        open_store(f"sqlite:///{path}")
+
+
+def test_postgres_newer_schema_is_reported(pg_url: str) -> None:
+    import psycopg
+
+    open_store(pg_url).close()
+    conninfo = "postgresql://" + pg_url.split("://", 1)[1]
+    with psycopg.connect(conninfo, autocommit=True) as c:
+        c.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreSchemaError, match="9999"):
+        open_store(pg_url)
+
+
+def test_bad_urls_say_what_works() -> None:
+    with pytest.raises(ValueError, match="sqlite:////"):
+        open_store("mysql://x")
+    with pytest.raises(ValueError, match="needs a file path"):
+        open_store("sqlite:///")
+
+
+def test_many_processes_open_a_new_store_at_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/race.db"
+    code = "import sys; from taskmill.store.factory import open_store; open_store(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE) for _ in range(6)]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    with sqlite3.connect(tmp_path / "race.db") as c:
+        assert c.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
