@@ -86,13 +86,9 @@ def main() -> None:
         print(f"SQLite  one by one:        {tasks_per_second(url, min(args.tasks, 1000), 1):8.0f} tasks/s")
         if args.pg:
             print(f"Postgres batched:          {tasks_per_second(args.pg, args.tasks, 500):8.0f} tasks/s")
-            print(
-                f"Postgres one by one: {tasks_per_second(args.pg, min(args.tasks, 1000), 1):8.0f} tasks/s"
-            )
+            print(f"Postgres one by one: {tasks_per_second(args.pg, min(args.tasks, 1000), 1):8.0f} tasks/s")
         print(f"import taskmill + Task.init, in-process:  {init_ms(tmp):6.1f} ms (median)")
-        print(
-            f"python -c 'import taskmill; Task.init()': {wall_ms(tmp):6.1f} ms wall (interpreter + exit)"
-        )
+        print(f"python -c 'import taskmill; Task.init()': {wall_ms(tmp):6.1f} ms wall (interpreter + exit)")
 
 
 if __name__ == "__main__":

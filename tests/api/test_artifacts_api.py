@@ -68,7 +68,7 @@ def test_numpy_artifact_is_memory_mapped_and_hashed() -> None:
 def test_custom_serialization_functions() -> None:
     t = Task.create(project_name="p", task_name="a")
     t.upload_artifact("c", {"v": 1}, serialization_function=lambda o: repr(o).encode())
-    out = t.artifacts["c"].get(deserialization_function=lambda b: eval(b.decode()))  # noqa: S307
+    out = t.artifacts["c"].get(deserialization_function=lambda b: eval(b.decode()))
     assert out == {"v": 1}
 
 
@@ -106,7 +106,9 @@ def test_output_uri_on_s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) 
     assert local is not None and Path(local).exists()
 
 
-def test_storage_manager_local_file_s3(tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_storage_manager_local_file_s3(
+    tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
     src = tmp_path / "data.csv"
