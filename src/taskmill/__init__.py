@@ -5,12 +5,35 @@ Change ``from clearml import Task`` to ``from taskmill import Task`` and the sam
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from taskmill.api.logger import Logger
 from taskmill.api.storage_manager import StorageManager
 from taskmill.api.task import Task
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.errors import TaskmillError
 
+if TYPE_CHECKING:
+    from taskmill.api.pipeline import PipelineController
+
 __version__ = "0.1.0"
 
-__all__ = ["Logger", "StorageManager", "Task", "TaskStatus", "TaskTypes", "TaskmillError", "__version__"]
+__all__ = [
+    "Logger",
+    "PipelineController",
+    "StorageManager",
+    "Task",
+    "TaskStatus",
+    "TaskTypes",
+    "TaskmillError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Pipelines are imported on first use: a plain `Task.init` script does not pay for them.
+    if name == "PipelineController":
+        from taskmill.api.pipeline import PipelineController
+
+        return PipelineController
+    raise AttributeError(f"module 'taskmill' has no attribute '{name}'")

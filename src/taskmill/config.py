@@ -3,7 +3,8 @@
 Sources, highest priority first:
 
 1. environment variables ``TASKMILL_HOME``, ``TASKMILL_STORE``, ``TASKMILL_ARTIFACTS``,
-   ``TASKMILL_OUTPUT_URI``, ``TASKMILL_TASK_ID`` (set by agents and local step launchers);
+   ``TASKMILL_OUTPUT_URI``; and, set by agents, launchers and ``taskmill pipelines resume``:
+   ``TASKMILL_TASK_ID``, ``TASKMILL_RESUME``, ``TASKMILL_RECOMPUTE``, ``TASKMILL_PIPELINE_MODE``;
 2. the config file ``$TASKMILL_HOME/config.toml`` (keys ``store``, ``artifacts``, ``output_uri``);
 3. defaults: home ``~/.taskmill``, store ``sqlite:///$TASKMILL_HOME/store.db``, artifacts
    ``$TASKMILL_HOME/artifacts``.
@@ -32,6 +33,9 @@ class Settings:
     artifacts_uri: str
     output_uri: str = ""  #: default artifact destination of new tasks ("" = artifacts_uri)
     task_id: str = ""  #: set when this process runs a task for an agent or a local launcher
+    resume: bool = False  #: TASKMILL_RESUME=1: continue the attached pipeline run instead of restarting it
+    recompute: str = ""  #: TASKMILL_RECOMPUTE: "all" or comma-separated step names to recompute
+    pipeline_mode: str = ""  #: TASKMILL_PIPELINE_MODE: force "process" or "debug" for a re-run pipeline
 
     @property
     def cache_dir(self) -> Path:
@@ -53,6 +57,9 @@ class Settings:
             artifacts_uri=artifacts,
             output_uri=output_uri,
             task_id=env.get("TASKMILL_TASK_ID", ""),
+            resume=env.get("TASKMILL_RESUME", "") in ("1", "true", "yes"),
+            recompute=env.get("TASKMILL_RECOMPUTE", ""),
+            pipeline_mode=env.get("TASKMILL_PIPELINE_MODE", ""),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -34,8 +34,11 @@ class InvalidTransitionError(ModelError):
         )
 
 
-class SpecError(ModelError):
-    """Raised when a pipeline definition is invalid (bad names, references, cycles, signatures)."""
+class SpecError(ModelError, ValueError):
+    """Raised when a pipeline definition is invalid (bad names, references, cycles, signatures).
+
+    Also a ``ValueError``, which is what ClearML raises for the same mistakes.
+    """
 
 
 class CycleError(SpecError):

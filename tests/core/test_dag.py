@@ -358,3 +358,38 @@ def test_driving_a_random_dag_respects_every_dependency(seed: int) -> None:
     for name in failed:
         below_failures |= dag.descendants(name)
     assert skipped == below_failures
+
+
+def test_progress_add_grows_a_started_run() -> None:
+    from taskmill.core.dag import Dag, DagProgress, NodeState
+
+    progress = DagProgress(Dag.from_parents({"a": []}))
+    assert progress.start() == ["a"]
+    assert progress.add("b", ["a"]) is NodeState.PENDING
+    assert progress.add("free") is NodeState.READY
+    assert progress.complete("a") == ["b"]
+    assert progress.add("c", ["a", "b"]) is NodeState.PENDING
+    assert progress.complete("b") == ["c"]
+    progress.complete("free")
+    outcome = progress.fail("c", skip_children=True)
+    assert outcome.skipped == []
+    assert progress.add("d", ["c"]) is NodeState.SKIPPED
+    assert progress.state("d") is NodeState.SKIPPED
+    assert progress.finished
+
+
+def test_progress_add_after_releasing_failure_and_errors() -> None:
+    from taskmill.core.dag import Dag, DagProgress, NodeState
+    from taskmill.errors import SpecError
+
+    progress = DagProgress(Dag.from_parents({"a": []}))
+    progress.start()
+    progress.fail("a", skip_children=False)
+    assert progress.add("b", ["a"]) is NodeState.READY
+    with pytest.raises(SpecError, match="already exists"):
+        progress.add("b", ["a"])
+    with pytest.raises(SpecError, match="not a step"):
+        progress.add("x", ["nope"])
+    fresh = DagProgress(Dag.from_parents({"a": []}))
+    with pytest.raises(RuntimeError):
+        fresh.add("z")

@@ -350,3 +350,27 @@ def test_reopen_keeps_data(store_url: str) -> None:
     s2 = open_store(store_url)
     assert s2.get_task(t.id).name == "persist"
     s2.close()
+
+
+def test_pipeline_nodes_keep_order_and_update(store: TaskStore) -> None:
+    run = make(store, "pipe #1")
+    store.put_nodes(run.id, [("b", {"status": "pending"}), ("a", {"status": "pending"})])
+    store.put_nodes(run.id, [("a", {"status": "running", "job_id": "x"}), ("c", {"status": "pending"})])
+    assert store.get_nodes(run.id) == [
+        ("b", {"status": "pending"}),
+        ("a", {"status": "running", "job_id": "x"}),
+        ("c", {"status": "pending"}),
+    ]
+    assert store.get_nodes(make(store).id) == []
+
+
+def test_find_by_cache_key_only_finished(store: TaskStore) -> None:
+    done = make(store, cache_key="k1")
+    store.set_status(done.id, TaskStatus.in_progress)
+    store.set_status(done.id, TaskStatus.completed)
+    make(store, cache_key="k1")  # still a draft: not a cache source
+    other = make(store)
+    store.update_task(other.id, cache_key="k2")
+    assert [t.id for t in store.find_by_cache_key("k1")] == [done.id]
+    assert store.find_by_cache_key("k2") == []
+    assert store.find_by_cache_key("") == []

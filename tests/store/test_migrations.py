@@ -78,3 +78,31 @@ def test_many_processes_open_a_new_store_at_once(tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [0] * 6, errors
     with sqlite3.connect(tmp_path / "race.db") as c:
         assert c.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+
+
+def test_store_from_older_revision_is_upgraded(tmp_path: Path) -> None:
+    """A store created by an older taskmill (revision 0001) is migrated on open, data kept."""
+    import sqlalchemy
+    from alembic import command
+    from alembic.config import Config
+
+    from taskmill.store.sql.migrate import MIGRATIONS_DIR
+
+    path = tmp_path / "old.db"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    with sqlite3.connect(path) as c:
+        c.execute(
+            "INSERT INTO tasks (id, name, project, task_type, status, created, last_update) "
+            "VALUES ('a' , 'old', 'p', 'training', 'completed', 1, 1)"
+        )
+    store = open_store(f"sqlite:///{path}")
+    assert store.get_task("a").name == "old" and store.get_task("a").cache_key == ""
+    store.close()
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)

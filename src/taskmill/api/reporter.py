@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from taskmill.core.model import LogLine, ScalarPoint
@@ -99,13 +100,24 @@ class Reporter:
 
 
 class ConsoleTee(io.TextIOBase):
-    """A text stream that writes through to ``target`` and copies complete lines to a reporter."""
+    """A text stream that writes through to ``target`` and copies complete lines to a reporter.
 
-    def __init__(self, target: TextIO, reporter: Reporter, stream: str) -> None:
+    ``route`` may return another reporter for the calling thread/context (in-process pipeline
+    steps log to their own task); lines then go there instead.
+    """
+
+    def __init__(
+        self,
+        target: TextIO,
+        reporter: Reporter,
+        stream: str,
+        route: Callable[[], Reporter | None] | None = None,
+    ) -> None:
         self._target = target
         self._reporter = reporter
+        self._route = route
         self._stream = stream
-        self._partial = ""
+        self._partial: dict[int, tuple[Reporter, str]] = {}  # unterminated line, per destination
         self._lock = threading.Lock()
 
     @property
@@ -115,12 +127,17 @@ class ConsoleTee(io.TextIOBase):
 
     def write(self, s: str) -> int:
         n = self._target.write(s)
+        reporter = (self._route() if self._route is not None else None) or self._reporter
         with self._lock:
-            data = self._partial + s
-            *complete, self._partial = data.split("\n")
+            _, before = self._partial.get(id(reporter), (reporter, ""))
+            *complete, rest = (before + s).split("\n")
+            if rest:
+                self._partial[id(reporter)] = (reporter, rest)
+            else:
+                self._partial.pop(id(reporter), None)
         level = "error" if self._stream == "stderr" else "info"
         for line in complete:
-            self._reporter.log(line, level, self._stream)
+            reporter.log(line, level, self._stream)
         return len(s) if n is None else n
 
     def flush(self) -> None:
@@ -129,9 +146,9 @@ class ConsoleTee(io.TextIOBase):
     def flush_partial(self) -> None:
         """Report an unterminated last line (at task close)."""
         with self._lock:
-            rest, self._partial = self._partial, ""
-        if rest:
-            self._reporter.log(rest, "error" if self._stream == "stderr" else "info", self._stream)
+            pending, self._partial = list(self._partial.values()), {}
+        for reporter, rest in pending:
+            reporter.log(rest, "error" if self._stream == "stderr" else "info", self._stream)
 
     def isatty(self) -> bool:
         return self._target.isatty()

@@ -8,6 +8,7 @@ creates "the" task of the process and ``Task.current_task()`` returns it from an
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,14 @@ class ProcessContext:
         self.lock = threading.RLock()
         self._session: Session | None = None
         self.main_task: Any = None  #: the Task created by Task.init (typed Any to avoid a cycle)
+        #: the step task running in this thread/context (in-process pipeline steps)
+        self.step_task: contextvars.ContextVar[Any] = contextvars.ContextVar(
+            "taskmill_step_task", default=None
+        )
+        #: where console lines of this thread/context go instead of the main task's log
+        self.step_reporter: contextvars.ContextVar[Any] = contextvars.ContextVar(
+            "taskmill_step_reporter", default=None
+        )
 
     def session(self) -> Session:
         """The default session, built from the environment on first use."""

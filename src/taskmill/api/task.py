@@ -374,7 +374,11 @@ class Task:
 
     @classmethod
     def current_task(cls) -> Task | None:
-        """The main task of this process (``Task.init``), or None."""
+        """The task running here: the pipeline step running in this thread (in-process steps),
+        else the main task of this process (``Task.init``), else None."""
+        step = PROCESS.step_task.get()
+        if step is not None:
+            return step  # type: ignore[no-any-return]
         return PROCESS.main_task  # type: ignore[no-any-return]
 
     @staticmethod
@@ -977,8 +981,9 @@ class Task:
 
     def _capture_console(self) -> None:
         rep = self._reporter()
-        out = ConsoleTee(sys.stdout, rep, "stdout")
-        err = ConsoleTee(sys.stderr, rep, "stderr")
+        route = PROCESS.step_reporter.get
+        out = ConsoleTee(sys.stdout, rep, "stdout", route)
+        err = ConsoleTee(sys.stderr, rep, "stderr", route)
         self._tees = [out, err]
         sys.stdout = out
         sys.stderr = err

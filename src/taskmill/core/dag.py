@@ -333,11 +333,13 @@ class DagProgress:
         mark_skipped(outcome.skipped); launch(outcome.ready)
     """
 
-    __slots__ = ("_dag", "_open", "_started", "_state", "_waiting")
+    __slots__ = ("_added", "_dag", "_open", "_released_failed", "_started", "_state", "_waiting")
 
     def __init__(self, dag: Dag, done: Iterable[str] = ()) -> None:
         """Track a run of ``dag``; ``done`` steps count as already completed (see :meth:`mark_done`)."""
         self._dag = dag
+        self._added: dict[str, list[str]] = {}  # children of steps added with add(), per parent
+        self._released_failed: set[str] = set()  # failed steps that let their children run on
         self._state: dict[str, NodeState] = dict.fromkeys(dag._parents, NodeState.PENDING)
         self._waiting: dict[str, int] = {}
         self._started = False
@@ -354,7 +356,7 @@ class DagProgress:
         if self._started:
             raise RuntimeError("mark_done() must be called before start(); use complete() afterwards")
         for name in names:
-            if self._state[self._dag._known(name)] is NodeState.PENDING:
+            if self._state[self._known(name)] is NodeState.PENDING:
                 self._state[name] = NodeState.DONE
                 self._open -= 1
 
@@ -380,6 +382,47 @@ class DagProgress:
         for name in ready:
             state[name] = NodeState.READY
         return ready
+
+    def add(self, name: str, parents: Iterable[str] = ()) -> NodeState:
+        """Add a step to a started run (pipelines whose steps appear as code runs, e.g. the decorator).
+
+        The step's parents must already be known. Returns its state: READY when every parent is
+        released (it is handed out now: the caller launches it), SKIPPED when a parent failed and
+        skipped its children or was skipped itself, else PENDING (a later complete() releases it).
+        Costs O(parents).
+
+        Raises:
+            SpecError: Bad or duplicate name, or an unknown parent.
+            RuntimeError: The run has not started.
+        """
+        if not self._started:
+            raise RuntimeError("add() is for a started run; build the Dag for steps known up front")
+        check_step_name(name)
+        if name in self._state:
+            raise SpecError(f"step '{name}' already exists in this run; step names must be unique")
+        plist = list(dict.fromkeys(parents))
+        for parent in plist:
+            if parent not in self._state:
+                raise SpecError(f"step '{name}': parent '{parent}' is not a step of this run")
+        state = self._state
+        for parent in plist:
+            if state[parent] is NodeState.SKIPPED or (
+                state[parent] is NodeState.FAILED and parent not in self._released_failed
+            ):
+                state[name] = NodeState.SKIPPED
+                self._waiting[name] = 0
+                return NodeState.SKIPPED
+        open_parents = [p for p in plist if state[p] in (NodeState.PENDING, NodeState.READY)]
+        for parent in open_parents:
+            self._added.setdefault(parent, []).append(name)
+        self._waiting[name] = len(open_parents)
+        if open_parents:
+            state[name] = NodeState.PENDING
+            self._open += 1
+            return NodeState.PENDING
+        state[name] = NodeState.READY
+        self._open += 1
+        return NodeState.READY
 
     def complete(self, name: str) -> list[str]:
         """Mark a ready step done; return the children that became ready.
@@ -408,6 +451,7 @@ class DagProgress:
         self._take(name, NodeState.FAILED)
         if skip_children:
             return FailOutcome(skipped=self._skip_below(name), ready=[])
+        self._released_failed.add(name)
         return FailOutcome(skipped=[], ready=self._release(name))
 
     def skip(self, name: str) -> list[str]:
@@ -431,7 +475,7 @@ class DagProgress:
 
     def state(self, name: str) -> NodeState:
         """The scheduling state of ``name``."""
-        return self._state[self._dag._known(name)]
+        return self._state[self._known(name)]
 
     def steps_in(self, state: NodeState) -> list[str]:
         """Steps currently in ``state``, in the order they were added (O(steps))."""
@@ -443,7 +487,7 @@ class DagProgress:
         return self._open == 0
 
     def _take(self, name: str, new: NodeState) -> None:
-        current = self._state[self._dag._known(name)]
+        current = self._state[self._known(name)]
         if current is not NodeState.READY:
             raise ValueError(
                 f"step '{name}' is {current.value}, not ready; only steps handed out by start(), "
@@ -455,7 +499,7 @@ class DagProgress:
     def _release(self, name: str) -> list[str]:
         ready: list[str] = []
         waiting, state = self._waiting, self._state
-        for child in self._dag._children[name]:
+        for child in self._children_of(name):
             waiting[child] -= 1
             # A child marked done up front stays done: it is not re-run when a parent re-runs.
             if waiting[child] == 0 and state[child] is NodeState.PENDING:
@@ -467,13 +511,23 @@ class DagProgress:
         # Only pending steps are skipped. A step done up front does not block its own children,
         # so the walk does not go through it; its children are reached via other paths if blocked.
         skipped: list[str] = []
-        children, state, pending = self._dag._children, self._state, NodeState.PENDING
+        state, pending = self._state, NodeState.PENDING
         frontier = [name]
         for current in frontier:
-            for child in children[current]:
+            for child in self._children_of(current):
                 if state[child] is pending:
                     state[child] = NodeState.SKIPPED
                     skipped.append(child)
                     frontier.append(child)
         self._open -= len(skipped)
         return skipped
+
+    def _children_of(self, name: str) -> Iterable[str]:
+        static = self._dag._children.get(name, ())
+        added = self._added.get(name)
+        return (*static, *added) if added else static
+
+    def _known(self, name: str) -> str:
+        if name in self._state:
+            return name
+        return self._dag._known(name)  # raises with the list of known steps

@@ -86,6 +86,7 @@ class TaskRecord:
     progress: int = 0
     queue: str = ""  #: queue name while queued (or last queue it was claimed from)
     worker: str = ""  #: who runs it (agent id, ``local``)
+    cache_key: str = ""  #: pipeline step cache key (ClearML's ``pipeline_job_hash``), "" if none
     created: float = 0.0
     started: float | None = None
     completed: float | None = None
@@ -112,6 +113,7 @@ class TaskRecord:
             "progress": self.progress,
             "queue": self.queue,
             "worker": self.worker,
+            "cache_key": self.cache_key,
             "created": self.created,
             "started": self.started,
             "completed": self.completed,

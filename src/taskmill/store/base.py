@@ -97,7 +97,7 @@ class TaskStore(ABC):
     @abstractmethod
     def update_task(self, task_id: str, **fields: object) -> TaskRecord:
         """Set plain fields (name, project, comment, tags, system_tags, parent, script, runtime,
-        output_uri, progress, task_type, user). Status changes go through :meth:`set_status`.
+        output_uri, progress, task_type, user, cache_key). Status changes go through :meth:`set_status`.
         ``runtime`` is merged key by key. Returns the updated task.
         """
 
@@ -195,6 +195,23 @@ class TaskStore(ABC):
     @abstractmethod
     def get_log(self, task_id: str, *, after: int = 0, limit: int | None = None) -> list[LogLine]:
         """Console lines with ``seq > after`` in order (``after`` lets readers follow a log)."""
+
+    # -- pipelines --------------------------------------------------------------------------
+
+    @abstractmethod
+    def put_nodes(self, run_id: str, nodes: Sequence[tuple[str, dict[str, JSONValue]]]) -> None:
+        """Upsert the live state of pipeline nodes of run ``run_id`` (one transaction).
+
+        A node keeps the position it was first written at, so readers get a stable order.
+        """
+
+    @abstractmethod
+    def get_nodes(self, run_id: str) -> list[tuple[str, dict[str, JSONValue]]]:
+        """Live node states of a run, in first-written order (empty for a non-pipeline task)."""
+
+    @abstractmethod
+    def find_by_cache_key(self, key: str) -> list[TaskRecord]:
+        """Completed or published tasks whose ``cache_key`` is ``key``, newest first."""
 
     # -- projects ---------------------------------------------------------------------------
 

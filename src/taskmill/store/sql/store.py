@@ -34,11 +34,12 @@ from taskmill.errors import ConflictError, QueueNotFoundError, TaskNotFoundError
 from taskmill.store.base import TaskFilter, TaskStore
 from taskmill.store.sql.db import Database, Row, StoreURL
 from taskmill.store.sql.migrate import ensure_schema
+from taskmill.types import JSONValue
 
 _TASK_COLUMNS = (
     "id, name, project, task_type, status, status_message, status_reason, parent, tags, system_tags, "
     "comment, user_name, script, runtime, output_uri, progress, queue, worker, created, started, "
-    "completed, last_update"
+    "completed, last_update, cache_key"
 )
 _ORDER_FIELDS = {"created", "last_update", "name", "started", "completed", "status", "project"}
 #: plain fields update_task may set, with how each is encoded
@@ -55,6 +56,7 @@ _UPDATABLE: dict[str, str] = {
     "progress": "int",
     "task_type": "enum",
     "user": "str",
+    "cache_key": "str",
 }
 
 
@@ -86,6 +88,7 @@ def _row_to_task(r: Row) -> TaskRecord:
         started=None if r[19] is None else float(r[19]),
         completed=None if r[20] is None else float(r[20]),
         last_update=float(r[21]),
+        cache_key=r[22],
     )
 
 
@@ -133,7 +136,7 @@ class SqlTaskStore(TaskStore):
                 raise ConflictError(f"a task with id '{rec.id}' already exists")
             self._db.execute(
                 f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.id,
                     rec.name,
@@ -157,6 +160,7 @@ class SqlTaskStore(TaskStore):
                     rec.started,
                     rec.completed,
                     rec.last_update,
+                    rec.cache_key,
                 ),
             )
         return rec
@@ -334,6 +338,7 @@ class SqlTaskStore(TaskStore):
             self._locked_task(task_id)
             for table in ("task_params", "task_configs", "artifacts", "models", "scalars", "plots", "logs"):
                 self._db.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))
+            self._db.execute("DELETE FROM pipeline_nodes WHERE run_id = ?", (task_id,))
             self._db.execute("DELETE FROM queue_entries WHERE task_id = ?", (task_id,))
             self._db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
 
@@ -545,6 +550,42 @@ class SqlTaskStore(TaskStore):
             sql += " LIMIT ?"
             args.append(limit)
         return [LogLine(r[0], r[1], float(r[2]), int(r[3]), r[4]) for r in self._db.execute(sql, args)]
+
+    # -- pipelines --------------------------------------------------------------------------
+
+    def put_nodes(self, run_id: str, nodes: Sequence[tuple[str, dict[str, JSONValue]]]) -> None:
+        if not nodes:
+            return
+        now = time.time()
+        with self._db.transaction():
+            base = int(
+                self._db.execute(
+                    "SELECT COALESCE(MAX(position), 0) FROM pipeline_nodes WHERE run_id = ?", (run_id,)
+                )[0][0]
+            )
+            self._db.executemany(
+                "INSERT INTO pipeline_nodes (run_id, name, position, data, last_update) "
+                "VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id, name) DO UPDATE SET data = excluded.data, "
+                "last_update = excluded.last_update",
+                [(run_id, name, base + i + 1, _dumps(data), now) for i, (name, data) in enumerate(nodes)],
+            )
+
+    def get_nodes(self, run_id: str) -> list[tuple[str, dict[str, JSONValue]]]:
+        rows = self._db.execute(
+            "SELECT name, data FROM pipeline_nodes WHERE run_id = ? ORDER BY position", (run_id,)
+        )
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def find_by_cache_key(self, key: str) -> list[TaskRecord]:
+        if not key:
+            return []
+        rows = self._db.execute(
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE cache_key = ? AND status IN ('completed', 'published') "
+            "ORDER BY completed DESC, id",
+            (key,),
+        )
+        return [_row_to_task(r) for r in rows]
 
     # -- projects ---------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The engine: runs pipelines (scheduling, caching, retries, launching steps) over the store."""

@@ -1,0 +1,108 @@
+"""Inputs and outputs of function steps: ClearML's ``kwargs/``, ``kwargs_artifacts/``, ``return/``.
+
+* ``kwargs/<arg>``: a literal argument (JSON types kept).
+* ``kwargs_artifacts/<arg>``: ``"<task_id>.<name>"``: read output ``name`` of that task: from this
+  process's memory when it ran here (no copy), else its artifact (numpy memory-mapped), else its
+  ``return/<name>`` parameter.
+* ``return/<name>``: a basic-typed return value (int, float, bool, str, None); any other value is
+  stored as artifact ``<name>``.
+
+Positional arguments beyond the signature are stored as ``"0"``, ``"1"`` ... (ClearML's form).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from taskmill.core.model import Param
+from taskmill.engine.backend import Backend
+from taskmill.engine.resolve import ArtifactInput
+from taskmill.errors import ExecutionError
+
+KWARGS = "kwargs"
+KWARGS_ARTIFACTS = "kwargs_artifacts"
+RETURN = "return"
+BASIC_TYPES = (int, float, bool, str, type(None))
+
+
+def load_input(
+    backend: Backend, ref: ArtifactInput, deserialize: Callable[[bytes], Any] | None = None
+) -> Any:
+    """The object output ``ref.name`` of task ``ref.task_id`` (see the module docstring for where from)."""
+    found, value = backend.memo.get(ref.task_id, ref.name)
+    if found:
+        return value
+    for rec in backend.store.get_artifacts(ref.task_id):
+        if rec.name == ref.name:
+            return backend.artifacts.load(rec, deserialization_function=deserialize)
+    params = backend.store.get_param_dict(ref.task_id)
+    key = f"{RETURN}/{ref.name}"
+    if key in params:
+        return params[key]
+    raise ExecutionError(
+        f"task {ref.task_id} has no output '{ref.name}' (no artifact, no '{key}' parameter); "
+        "did the producing step declare it in function_return / return_values?"
+    )
+
+
+def read_arguments(
+    backend: Backend, task_id: str, deserialize: Callable[[bytes], Any] | None = None
+) -> tuple[list[Any], dict[str, Any]]:
+    """Positional and keyword arguments recorded on a function step's task."""
+    kwargs: dict[str, Any] = {}
+    for p in backend.store.get_params(task_id):
+        if p.section == KWARGS:
+            kwargs[p.name] = p.value
+        elif p.section == KWARGS_ARTIFACTS and p.value:
+            kwargs[p.name] = load_input(backend, ArtifactInput.decode(str(p.value)), deserialize)
+    positional = sorted((int(k), k) for k in kwargs if k.isdigit())
+    args = [kwargs.pop(k) for _, k in positional]
+    return args, kwargs
+
+
+def split_returns(result: Any, names: Sequence[str], step: str) -> dict[str, Any]:
+    """Map a function's return value to its declared names (one name: the whole value)."""
+    if not names:
+        return {}
+    if len(names) == 1:
+        return {names[0]: result}
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = (
+            f"{type(result).__name__} of length {len(result)}"
+            if isinstance(result, (tuple, list))
+            else (type(result).__name__)
+        )
+        raise ExecutionError(
+            f"step '{step}' declares {len(names)} return values {list(names)} but returned {got}; "
+            "return a tuple of that length"
+        )
+    return dict(zip(names, result, strict=True))
+
+
+def store_outputs(
+    backend: Backend,
+    task_id: str,
+    outputs: dict[str, Any],
+    *,
+    serialize: Callable[[Any], bytes] | None = None,
+    output_uri: str | None = None,
+    keep_in_memory: bool = False,
+) -> None:
+    """Record outputs: basic values as ``return/`` parameters, others as artifacts (blocking)."""
+    basic = [Param(RETURN, n, v, type(v).__name__) for n, v in outputs.items() if isinstance(v, BASIC_TYPES)]
+    if basic:
+        backend.store.set_params(task_id, basic)
+    for name, value in outputs.items():
+        if keep_in_memory:
+            backend.memo.put(task_id, name, value)
+        if isinstance(value, BASIC_TYPES):
+            continue
+        record = backend.artifacts.upload(
+            task_id,
+            name,
+            value,
+            output_uri=output_uri,
+            serialization_function=serialize,
+        )
+        backend.store.put_artifact(record)

@@ -1,0 +1,141 @@
+"""Launchers run step tasks somewhere and report when each one is over.
+
+Every launcher is non-blocking: :meth:`Launcher.launch` returns at once, and ``done(task_id)`` is
+called (from any thread) once the step's process or call has ended. The task's final status is
+in the store; the scheduler reads it from there, so every launcher reports the same way.
+
+* :class:`InlineLauncher`: function steps as plain calls on worker threads of this process
+  (debugging: breakpoints work; outputs are handed over in memory).
+* :class:`ProcessLauncher`: each step in its own process, forked from a warm worker that has
+  taskmill (and the user's modules) imported already.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from taskmill.core.states import TaskStatus
+from taskmill.engine.nodes import Node
+from taskmill.errors import ExecutionError
+from taskmill.store.base import TaskStore
+
+Done = Callable[[str], None]
+
+
+class Launcher(ABC):
+    """Runs step tasks; see the module docstring."""
+
+    #: True when steps run in this process (outputs can be handed over in memory)
+    in_process: bool = False
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Prepare (e.g. start worker processes). Blocking. Idempotent."""
+
+    @abstractmethod
+    def launch(self, node: Node, task_id: str, queue: str | None, done: Done) -> None:
+        """Start running ``task_id`` for ``node``; call ``done(task_id)`` when it is over. Non-blocking."""
+
+    @abstractmethod
+    def abort(self, task_id: str) -> None:
+        """Stop a running step as soon as possible (its task ends ``stopped``). Non-blocking."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop everything still running and release resources. Idempotent."""
+
+
+class InlineLauncher(Launcher):
+    """Function steps as calls in this process, on up to ``max_workers`` threads."""
+
+    in_process = True
+
+    def __init__(self, execute: Callable[[str, Node], None], store: TaskStore, max_workers: int = 8) -> None:
+        self._execute = execute
+        self._store = store
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="taskmill-step")
+        self._aborted: set[str] = set()
+        self._lock = threading.Lock()
+
+    def launch(self, node: Node, task_id: str, queue: str | None, done: Done) -> None:
+        if node.spec.kind != "function":
+            raise ExecutionError(
+                f"step '{node.name}' clones a task; the in-process mode runs function steps only. "
+                "Use start_locally(run_pipeline_steps_locally=True) to run task steps as processes"
+            )
+
+        def run() -> None:
+            try:
+                self._execute(task_id, node)
+            finally:
+                done(task_id)
+
+        self._pool.submit(run)
+
+    def abort(self, task_id: str) -> None:
+        # A thread cannot be killed: the step is marked stopped now and its result is ignored.
+        with self._lock:
+            self._aborted.add(task_id)
+        rec = self._store.get_task(task_id)
+        if not rec.status.is_final:
+            self._store.set_status(task_id, TaskStatus.stopped, message="aborted", force=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ProcessLauncher(Launcher):
+    """Each step in its own process, forked from a warm worker (see :mod:`taskmill.engine.forkserver`).
+
+    ``targets`` maps a step kind (``function``, ``task``) to the ``"module:function"`` the child
+    runs with the task id as its argument; the API layer provides them.
+    """
+
+    def __init__(
+        self,
+        store: TaskStore,
+        targets: Mapping[str, str],
+        *,
+        env: Mapping[str, str] | None = None,
+        sys_path: Sequence[str] = (),
+        preload: Sequence[str] = ("taskmill",),
+        cwd: str | None = None,
+    ) -> None:
+        from taskmill.engine.forkserver import ForkServer
+
+        self._store = store
+        self._targets = dict(targets)
+        self._done: dict[str, Done] = {}
+        self._lock = threading.Lock()
+        self._server = ForkServer(preload=preload, sys_path=sys_path, env=env, cwd=cwd, on_exit=self._exited)
+
+    def start(self) -> None:
+        self._server.start()
+
+    def launch(self, node: Node, task_id: str, queue: str | None, done: Done) -> None:
+        with self._lock:
+            self._done[task_id] = done
+        self._server.submit(task_id, self._targets[node.spec.kind], args=[task_id])
+
+    def _exited(self, task_id: str, code: int) -> None:
+        rec = self._store.get_task(task_id)
+        if not rec.status.is_final:
+            # The process died without recording an end (crash, kill -9, os._exit): say so.
+            why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            self._store.set_status(
+                task_id, TaskStatus.failed, message=f"step process {why}", reason=f"process {why}", force=True
+            )
+        with self._lock:
+            done = self._done.pop(task_id, None)
+        if done is not None:
+            done(task_id)
+
+    def abort(self, task_id: str) -> None:
+        rec = self._store.get_task(task_id)
+        if not rec.status.is_final:
+            self._store.set_status(task_id, TaskStatus.stopped, message="aborted", force=True)
+        self._server.kill(task_id)
+
+    def close(self) -> None:
+        self._server.close()

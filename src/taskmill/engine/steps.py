@@ -1,0 +1,278 @@
+"""Turning a node into a step task: resolve its references, create (or clone) its task, key it.
+
+The scheduler calls :meth:`StepBuilder.resolve` (references -> values, at launch time), then the
+user's ``pre_execute_callback``, then :meth:`StepBuilder.create`, then the cache lookup.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from taskmill.core.model import ConfigObject, Param, ScriptInfo, TaskRecord, new_id, split_key
+from taskmill.core.refs import resolve
+from taskmill.core.states import TaskTypes
+from taskmill.engine.backend import Backend
+from taskmill.engine.cache import CacheKey, make_key, script_code
+from taskmill.engine.function_io import KWARGS, KWARGS_ARTIFACTS
+from taskmill.engine.nodes import Node
+from taskmill.engine.resolve import ArtifactInput, Resolver
+from taskmill.errors import ExecutionError
+from taskmill.types import JSONValue
+
+#: Configuration object holding a function step's cloudpickled function (for other processes).
+FUNCTION_PAYLOAD = "__function__"
+
+
+@dataclass
+class Resolved:
+    """A node's inputs with every reference resolved."""
+
+    parameters: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)  #: literal function arguments
+    inputs: dict[str, ArtifactInput] = field(default_factory=dict)  #: function args read from outputs
+    configurations: dict[str, Any] = field(default_factory=dict)
+    task_overrides: dict[str, Any] = field(default_factory=dict)
+    queue: str | None = None
+    input_hashes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    """What a run's steps share."""
+
+    run_id: str
+    step_project: str
+    params: Mapping[str, Any]
+    add_pipeline_tags: bool = False
+    output_uri: str | None = None
+    default_queue: str | None = None
+    with_payload: bool = True  #: store the pickled function (needed when steps run in other processes)
+    base_task_lookup: Callable[[Node], str] | None = None  #: id of a task step's base task
+    serialize: Callable[[Any], bytes] | None = None  #: artifact_serialization_function
+    deserialize: Callable[[bytes], Any] | None = None  #: artifact_deserialization_function
+
+
+class StepBuilder:
+    """Creates the tasks of a run's steps."""
+
+    def __init__(self, backend: Backend, ctx: RunContext) -> None:
+        self._b = backend
+        self._ctx = ctx
+
+    def resolve(self, node: Node, executed: Mapping[str, str | None]) -> Resolved:
+        """Resolve the node's references against the tasks that ran its parents."""
+        spec = node.spec
+        res = Resolver(self._b, self._ctx.params, executed, spec.name)
+        recursive = spec.recursively_parse_parameters
+        out = Resolved()
+        out.parameters = {k: resolve(v, res, recursive=recursive) for k, v in spec.parameters.items()}
+        out.configurations = {k: resolve(v, res, recursive=True) for k, v in spec.configurations.items()}
+        out.task_overrides = {k: resolve(v, res) for k, v in spec.task_overrides.items()}
+        queue = spec.queue if spec.queue is not None else self._ctx.default_queue
+        out.queue = None if queue is None else str(resolve(queue, res))
+        if spec.kind == "function":
+            as_inputs = Resolver(self._b, self._ctx.params, executed, spec.name, returns_as_inputs=True)
+            for arg, value in spec.function_kwargs.items():
+                got = resolve(value, as_inputs, recursive=False)
+                if isinstance(got, ArtifactInput):
+                    out.inputs[arg] = got
+                else:
+                    out.kwargs[arg] = resolve(got, res, recursive=True) if recursive else got
+            for arg in node.hooks.object_kwargs:
+                out.inputs[arg] = ArtifactInput(self._ctx.run_id, f"{spec.name}.{arg}")
+            res.input_hashes.update(as_inputs.input_hashes)
+        out.input_hashes = dict(res.input_hashes)
+        return out
+
+    # -- creating the task ---------------------------------------------------------------------
+
+    def create(self, node: Node, resolved: Resolved) -> str:
+        """Create the step's task (status created) with everything recorded; returns its id."""
+        if node.spec.kind == "function":
+            return self._create_function_task(node, resolved)
+        return self._create_cloned_task(node, resolved)
+
+    def _tags(self, node: Node, base: tuple[str, ...] = ()) -> tuple[str, ...]:
+        tags = list(base) + [t for t in node.spec.tags if t not in base]
+        if self._ctx.add_pipeline_tags:
+            tags.append(f"pipe: {self._ctx.run_id}")
+        return tuple(tags)
+
+    def _create_function_task(self, node: Node, resolved: Resolved) -> str:
+        spec = node.spec
+        store = self._b.store
+        record = TaskRecord(
+            id=new_id(),
+            name=spec.task_name or spec.name,
+            project=spec.project_name or self._ctx.step_project,
+            task_type=TaskTypes(spec.task_type),
+            parent=self._ctx.run_id,
+            tags=self._tags(node),
+            script=ScriptInfo(
+                entry_point=f"{spec.function_name}.py",
+                working_dir=".",
+                diff=spec.function_source,
+                requirements="\n".join(spec.packages),
+            ),
+            runtime={"pipeline_step": spec.name, "function": f"{spec.function_module}:{spec.function_name}"},
+            output_uri=spec.output_uri or self._ctx.output_uri or "",
+        )
+        params = [
+            Param(KWARGS, k, _jsonable(v, spec.name, k), type(v).__name__) for k, v in resolved.kwargs.items()
+        ]
+        params += [Param(KWARGS_ARTIFACTS, k, v.encode(), "artifact") for k, v in resolved.inputs.items()]
+        with store.batch():
+            store.create_task(record)
+            if params:
+                store.set_params(record.id, params)
+            if self._ctx.with_payload and node.hooks.function is not None:
+                payload = _pickle_function(node, self._ctx)
+                store.set_config(record.id, ConfigObject(FUNCTION_PAYLOAD, payload, "cloudpickle"))
+        return record.id
+
+    def _create_cloned_task(self, node: Node, resolved: Resolved) -> str:
+        spec = node.spec
+        store = self._b.store
+        if node.hooks.base_task_factory is not None:
+            made = node.hooks.base_task_factory(node)
+            task_id = str(getattr(made, "id", made))
+            store.update_task(task_id, parent=self._ctx.run_id)
+        else:
+            base_id = spec.base_task_id
+            if base_id is None and self._ctx.base_task_lookup is not None:
+                base_id = self._ctx.base_task_lookup(node)
+            if not base_id:
+                raise ExecutionError(f"step '{spec.name}' has no base task; give base_task_id or a factory")
+            base = store.get_task(base_id)
+            task_id = self._clone(base, node)
+        params = [Param(*split_key(k), v, type(v).__name__) for k, v in resolved.parameters.items()]
+        with store.batch():
+            if params:
+                store.set_params(task_id, params)
+            for name, value in resolved.configurations.items():
+                text = value if isinstance(value, str) else json.dumps(value, indent=2)
+                store.set_config(
+                    task_id, ConfigObject(name, text, "text" if isinstance(value, str) else "dictionary")
+                )
+            if resolved.task_overrides:
+                _apply_overrides(store.get_task(task_id), resolved.task_overrides, self._b)
+        return task_id
+
+    def _clone(self, base: TaskRecord, node: Node) -> str:
+        store = self._b.store
+        record = TaskRecord(
+            id=new_id(),
+            name=node.spec.task_name or node.spec.name,
+            project=base.project if self._ctx.step_project == "" else self._ctx.step_project,
+            task_type=base.task_type,
+            parent=self._ctx.run_id,
+            tags=self._tags(node, base.tags),
+            comment=base.comment,
+            script=base.script,
+            runtime={"pipeline_step": node.spec.name, "base_task": base.id},
+            output_uri=node.spec.output_uri or base.output_uri or self._ctx.output_uri or "",
+        )
+        with store.batch():
+            store.create_task(record)
+            store.set_params(record.id, store.get_params(base.id))
+            for cfg in store.get_configs(base.id):
+                store.set_config(record.id, cfg)
+        return record.id
+
+    # -- cache key -----------------------------------------------------------------------------
+
+    def key(self, node: Node, task_id: str, resolved: Resolved) -> CacheKey:
+        """The cache key of the created step task."""
+        store = self._b.store
+        if node.spec.kind == "function":
+            inputs = {arg: self._input_hash(inp) for arg, inp in resolved.inputs.items()}
+            return make_key(
+                node.spec.function_source, {f"kwargs/{k}": v for k, v in resolved.kwargs.items()}, inputs, {}
+            )
+        record = store.get_task(task_id)
+        code, reason = script_code(record.script)
+        if not code:
+            return CacheKey(key="", reason=reason)
+        params = store.get_param_dict(task_id)
+        configs = {c.name: c.value for c in store.get_configs(task_id)}
+        return make_key(code, params, resolved.input_hashes, configs)
+
+    def _input_hash(self, ref: ArtifactInput) -> str:
+        for rec in self._b.store.get_artifacts(ref.task_id):
+            if rec.name == ref.name:
+                return rec.hash
+        params = self._b.store.get_param_dict(ref.task_id)
+        return "value:" + json.dumps(params.get(f"return/{ref.name}"), sort_keys=True, default=repr)
+
+
+def _jsonable(value: Any, step: str, arg: str) -> JSONValue:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise ExecutionError(
+            f"step '{step}': argument '{arg}' resolved to a {type(value).__name__}, which cannot be stored "
+            "as a parameter; pass it as an object argument (it is then stored as an artifact)"
+        ) from None
+    return value  # type: ignore[no-any-return]
+
+
+def _pickle_function(node: Node, ctx: RunContext) -> str:
+    import cloudpickle
+
+    try:
+        data = cloudpickle.dumps(
+            (node.hooks.function, tuple(node.spec.function_return), ctx.serialize, ctx.deserialize)
+        )
+    except Exception as exc:  # any pickling failure means the same thing to the user
+        raise ExecutionError(
+            f"step '{node.name}': its function cannot be sent to another process ({exc}); "
+            "define it at module "
+            "level, or run the pipeline in-process"
+        ) from exc
+    return base64.b64encode(data).decode()
+
+
+FunctionPayload = tuple[
+    Callable[..., Any], tuple[str, ...], Callable[[Any], bytes] | None, Callable[[bytes], Any] | None
+]
+
+
+def load_function(payload: str) -> FunctionPayload:
+    """Inverse of the payload written for a function step: the function, its return names and
+    the pipeline's artifact (de)serialization functions."""
+    import cloudpickle
+
+    data = cloudpickle.loads(base64.b64decode(payload))
+    if not (isinstance(data, tuple) and len(data) == 4 and callable(data[0])):
+        raise ExecutionError("the stored function payload is not a taskmill step function")
+    return data
+
+
+def _apply_overrides(record: TaskRecord, overrides: Mapping[str, Any], backend: Backend) -> None:
+    """ClearML-style dotted task field overrides (``script.branch``, ``name``, ``tags`` ...)."""
+    script = record.script.to_dict()
+    fields: dict[str, Any] = {}
+    aliases = {"version_num": "commit", "repository": "repository", "entry_point": "entry_point"}
+    for key, value in overrides.items():
+        head, _, rest = key.partition(".")
+        if head == "script" and rest:
+            sub = rest.split(".")[0]
+            if sub == "requirements":
+                script["requirements"] = "" if value is None else str(value)
+            else:
+                script[aliases.get(sub, sub)] = "" if value is None else str(value)
+        elif head in ("name", "comment", "project", "output_uri"):
+            fields[head] = str(value)
+        elif head in ("tags", "system_tags"):
+            fields[head] = list(value) if isinstance(value, (list, tuple)) else [str(value)]
+        elif head == "type":
+            fields["task_type"] = str(value)
+        else:
+            # container/execution fields have no meaning for local runs; keep them visible
+            fields.setdefault("runtime", {})[f"override:{key}"] = value
+    fields["script"] = ScriptInfo.from_dict(script)
+    backend.store.update_task(record.id, **fields)
