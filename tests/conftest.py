@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from taskmill.store.base import TaskStore
+
 pytest_plugins = ["tests.plugins.postgres", "tests.plugins.s3"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,3 +38,11 @@ def tm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     PROCESS.reset()
     yield home
     PROCESS.reset()
+
+
+@pytest.fixture
+def store(tm_home: Path) -> Iterator[TaskStore]:
+    """The store of this test's taskmill home."""
+    from taskmill.api.session import PROCESS
+
+    yield PROCESS.session().store

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from taskmill.config import Settings
@@ -67,6 +68,8 @@ class ProcessContext:
         self.lock = threading.RLock()
         self._session: Session | None = None
         self.main_task: Any = None  #: the Task created by Task.init (typed Any to avoid a cycle)
+        #: reporters of Task objects of this process, flushed at exit so no report is lost
+        self.reporters: weakref.WeakSet[Any] = weakref.WeakSet()
         #: the step task running in this thread/context (in-process pipeline steps)
         self.step_task: contextvars.ContextVar[Any] = contextvars.ContextVar(
             "taskmill_step_task", default=None

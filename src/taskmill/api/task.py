@@ -974,6 +974,8 @@ class Task:
             with self._rep_lock:
                 if self._rep is None:
                     self._rep = Reporter(self._store(), self.id)
+                    PROCESS.reporters.add(self._rep)
+                    _ExitHooks.install()  # flushes this reporter at exit
         return self._rep
 
     def _console_captured(self) -> bool:
@@ -1089,6 +1091,11 @@ class _ExitHooks:
             task = PROCESS.main_task
             if task is not None:
                 task._finish(None)
+            for reporter in list(PROCESS.reporters):
+                try:
+                    reporter.close()
+                except Exception as err:  # at exit: report and carry on
+                    print(f"taskmill: could not flush reports: {err}", file=sys.__stderr__)
 
         atexit.register(at_exit)
 

@@ -132,7 +132,9 @@ class StepSpec:
 
     def to_dict(self) -> dict[str, JSONValue]:
         """JSON-able form (object-valued kwargs must already be replaced by references)."""
-        data = asdict(self)
+        # A shallow copy: asdict() deep-copies every value, ~0.2 ms a step on big pipelines.
+        data: dict[str, Any] = dict(self.__dict__)
+        data["behaviour"] = asdict(self.behaviour)
         return data
 
     @classmethod

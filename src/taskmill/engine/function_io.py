@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from taskmill.core.model import Param
+from taskmill.core.states import TaskStatus
 from taskmill.engine.backend import Backend
 from taskmill.engine.resolve import ArtifactInput
 from taskmill.errors import ExecutionError
@@ -88,21 +89,29 @@ def store_outputs(
     serialize: Callable[[Any], bytes] | None = None,
     output_uri: str | None = None,
     keep_in_memory: bool = False,
+    complete: bool = False,
 ) -> None:
-    """Record outputs: basic values as ``return/`` parameters, others as artifacts (blocking)."""
-    basic = [Param(RETURN, n, v, type(v).__name__) for n, v in outputs.items() if isinstance(v, BASIC_TYPES)]
-    if basic:
-        backend.store.set_params(task_id, basic)
+    """Record outputs: basic values as ``return/`` parameters, others as artifacts (blocking).
+
+    Artifact bytes are written first, outside any transaction; then the parameters, artifact
+    records and (with ``complete``) the task's completion are committed together.
+    """
+    records = []
     for name, value in outputs.items():
         if keep_in_memory:
             backend.memo.put(task_id, name, value)
-        if isinstance(value, BASIC_TYPES):
-            continue
-        record = backend.artifacts.upload(
-            task_id,
-            name,
-            value,
-            output_uri=output_uri,
-            serialization_function=serialize,
-        )
-        backend.store.put_artifact(record)
+        if not isinstance(value, BASIC_TYPES):
+            records.append(
+                backend.artifacts.upload(
+                    task_id, name, value, output_uri=output_uri, serialization_function=serialize
+                )
+            )
+    basic = [Param(RETURN, n, v, type(v).__name__) for n, v in outputs.items() if isinstance(v, BASIC_TYPES)]
+    store = backend.store
+    with store.batch():
+        if basic:
+            store.set_params(task_id, basic)
+        for record in records:
+            store.put_artifact(record)
+        if complete and not store.get_task(task_id).status.is_final:  # an abort may have ended it
+            store.set_status(task_id, TaskStatus.completed, message="completed")

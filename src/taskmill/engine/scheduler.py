@@ -223,8 +223,7 @@ class PipelineRun:
                 key = self._builder.key(node, "", resolved)
                 if self._cache_hit(node, key):
                     return
-                task_id = self._builder.create(node, resolved)
-                self._b.store.update_task(task_id, cache_key=key.key, runtime=key.runtime())
+                task_id = self._builder.create(node, resolved, key)
             else:
                 task_id = self._builder.create(node, resolved)
                 key = self._builder.key(node, task_id, resolved)

@@ -90,10 +90,13 @@ class StepBuilder:
 
     # -- creating the task ---------------------------------------------------------------------
 
-    def create(self, node: Node, resolved: Resolved) -> str:
-        """Create the step's task (status created) with everything recorded; returns its id."""
+    def create(self, node: Node, resolved: Resolved, key: CacheKey | None = None) -> str:
+        """Create the step's task (status created) with everything recorded; returns its id.
+
+        A function step's cache ``key`` (known before its task exists) is recorded with it.
+        """
         if node.spec.kind == "function":
-            return self._create_function_task(node, resolved)
+            return self._create_function_task(node, resolved, key)
         return self._create_cloned_task(node, resolved)
 
     def _tags(self, node: Node, base: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -102,7 +105,7 @@ class StepBuilder:
             tags.append(f"pipe: {self._ctx.run_id}")
         return tuple(tags)
 
-    def _create_function_task(self, node: Node, resolved: Resolved) -> str:
+    def _create_function_task(self, node: Node, resolved: Resolved, key: CacheKey | None) -> str:
         spec = node.spec
         store = self._b.store
         record = TaskRecord(
@@ -118,8 +121,13 @@ class StepBuilder:
                 diff=spec.function_source,
                 requirements="\n".join(spec.packages),
             ),
-            runtime={"pipeline_step": spec.name, "function": f"{spec.function_module}:{spec.function_name}"},
+            runtime={
+                "pipeline_step": spec.name,
+                "function": f"{spec.function_module}:{spec.function_name}",
+                **(key.runtime() if key is not None else {}),
+            },
             output_uri=spec.output_uri or self._ctx.output_uri or "",
+            cache_key=key.key if key is not None else "",
         )
         params = [
             Param(KWARGS, k, _jsonable(v, spec.name, k), type(v).__name__) for k, v in resolved.kwargs.items()

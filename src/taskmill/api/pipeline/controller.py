@@ -18,6 +18,8 @@ Differences from ClearML, on purpose (see the README):
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 import signal
 import socket
@@ -149,6 +151,8 @@ class PipelineController:
         self._started_at: float | None = None
         self._launch_callbacks: tuple[Callable[..., Any] | None, Callable[..., Any] | None] = (None, None)
         self._main_script = _main_script()
+        self._sources: dict[tuple[int, tuple[int, ...]], str] = {}  # function source, per function
+        self._signatures: dict[int, inspect.Signature] = {}
 
     # == definition =============================================================================
 
@@ -318,7 +322,7 @@ class PipelineController:
         if not callable(function):
             raise SpecError(f"step '{name}': function must be callable, got {type(function).__name__}")
         returns = (function_return,) if isinstance(function_return, str) else tuple(function_return or ())
-        kwargs = fx.bind_arguments(name, function, dict(function_kwargs or {}))
+        kwargs = fx.bind_arguments(name, function, dict(function_kwargs or {}), self._signature_of(function))
         literal = {k: v for k, v in kwargs.items() if isinstance(v, str) or fx.is_jsonable(v)}
         objects = {k: v for k, v in kwargs.items() if k not in literal}
         inner = fx.unwrap(function)
@@ -341,7 +345,7 @@ class PipelineController:
             draft=draft,
             function_name=getattr(inner, "__name__", name),
             function_module=getattr(inner, "__module__", ""),
-            function_source=fx.function_source(function, helper_functions or ()),
+            function_source=self._source_of(function, helper_functions or ()),
             function_kwargs=literal,
             function_return=returns,
             packages=(packages,) if isinstance(packages, str) else tuple(packages or ()),
@@ -357,6 +361,18 @@ class PipelineController:
             object_kwargs=objects,
         )
         return self._add_node(spec, hooks)
+
+    def _signature_of(self, function: Callable[..., Any]) -> inspect.Signature:
+        if id(function) not in self._signatures:
+            self._signatures[id(function)] = inspect.signature(fx.unwrap(function))
+        return self._signatures[id(function)]
+
+    def _source_of(self, function: Callable[..., Any], helpers: Sequence[Callable[..., Any]]) -> str:
+        # The same function is often used by many steps: read its source once per pipeline.
+        key = (id(function), tuple(id(h) for h in helpers))
+        if key not in self._sources:
+            self._sources[key] = fx.function_source(function, helpers)
+        return self._sources[key]
 
     def _uri(self, value: str | bool | None) -> str | None:
         if value is True:
@@ -530,7 +546,10 @@ class PipelineController:
         preload = ["taskmill.api.pipeline.step_main"] + [
             m for m in ("numpy", "pandas", "pyarrow", "sklearn") if m in sys.modules
         ]
-        env = {k: v for k, v in session.settings.to_env().items()}
+        # function steps see the controller's argv, as they would in its process
+        env = {**os.environ, **session.settings.to_env(), "TASKMILL_PARENT_ARGV": json.dumps(sys.argv)}
+        env.pop("TASKMILL_TASK_ID", None)
+        env.pop("TASKMILL_RESUME", None)
         return ProcessLauncher(backend.store, PROCESS_TARGETS, env=env, sys_path=sys_path, preload=preload)
 
     def _loop(self, run: PipelineRun, task: Task, view: ProgressView) -> None:
@@ -655,8 +674,6 @@ class PipelineController:
         self._write_dag(task)
 
     def _write_dag(self, task: Task) -> None:
-        import json
-
         nodes = self._run.nodes if self._run is not None else self._nodes
         dag = {name: node.to_dict() for name, node in nodes.items()}
         task._store().set_config(
@@ -785,6 +802,9 @@ class PipelineController:
         if "pipeline" in current.get_system_tags():
             return current
         parent = current.parent
+        main = PROCESS.main_task
+        if parent and main is not None and main.id == parent:
+            return main  # type: ignore[no-any-return]
         if parent:
             candidate = Task.get_task(task_id=parent)
             if "pipeline" in candidate.get_system_tags():

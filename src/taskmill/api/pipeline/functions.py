@@ -93,12 +93,14 @@ def function_source(fn: Callable[..., Any], helpers: Sequence[Callable[..., Any]
     return "\n\n".join(parts)
 
 
-def bind_arguments(step: str, fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def bind_arguments(
+    step: str, fn: Callable[..., Any], kwargs: Mapping[str, Any], sig: inspect.Signature | None = None
+) -> dict[str, Any]:
     """Check ``kwargs`` against ``fn``'s signature and fill defaults (ClearML fills them too).
 
     Raises SpecError naming the step, the bad or missing arguments, and the signature.
     """
-    sig = inspect.signature(unwrap(fn))
+    sig = sig or inspect.signature(unwrap(fn))
     params = sig.parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     named = {

@@ -8,6 +8,7 @@ failed with the traceback in its log. The child entry points (:func:`run_functio
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import sys
@@ -63,8 +64,15 @@ def execute_in_process(
         args, kwargs = read_arguments(backend, task_id, deserialize)
         result = function(*args, **kwargs)
         outputs = split_returns(result, return_names, record.name)
+        reporter.close()  # the step's lines are in before it shows as completed
         store_outputs(
-            backend, task_id, outputs, serialize=serialize, output_uri=output_uri, keep_in_memory=True
+            backend,
+            task_id,
+            outputs,
+            serialize=serialize,
+            output_uri=output_uri,
+            keep_in_memory=True,
+            complete=True,
         )
     except BaseException as exc:  # the step's failure is recorded, the run goes on
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -81,14 +89,14 @@ def execute_in_process(
     finally:
         PROCESS.step_task.reset(t_token)
         PROCESS.step_reporter.reset(r_token)
-    reporter.close()
-    if not store.get_task(task_id).status.is_final:  # an abort may have ended it meanwhile
-        store.set_status(task_id, TaskStatus.completed, message="completed")
 
 
 def run_function(task_id: str) -> int:
     """Child-process entry: run function step ``task_id`` (``TASKMILL_TASK_ID`` is set too)."""
     os.environ["TASKMILL_TASK_ID"] = task_id
+    parent_argv = os.environ.get("TASKMILL_PARENT_ARGV")
+    if parent_argv:
+        sys.argv = list(json.loads(parent_argv))
     task = Task.init()  # attaches to the step task: console capture, exit status
     try:
         session = PROCESS.session()

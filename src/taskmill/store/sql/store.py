@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from taskmill.core.model import (
@@ -132,11 +133,10 @@ class SqlTaskStore(TaskStore):
         )
         with self._db.transaction():
             self._ensure_project_tx(rec.project, ())
-            if self._db.execute("SELECT 1 FROM tasks WHERE id = ?", (rec.id,)):
-                raise ConflictError(f"a task with id '{rec.id}' already exists")
-            self._db.execute(
+            inserted = self._db.execute(
                 f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING RETURNING id",
                 (
                     rec.id,
                     rec.name,
@@ -163,6 +163,8 @@ class SqlTaskStore(TaskStore):
                     rec.cache_key,
                 ),
             )
+            if not inserted:
+                raise ConflictError(f"a task with id '{rec.id}' already exists")
         return rec
 
     def get_task(self, task_id: str) -> TaskRecord:
@@ -285,8 +287,7 @@ class SqlTaskStore(TaskStore):
         status = TaskStatus.parse(status)
         with self._db.transaction():
             current = self._locked_task(task_id)
-            self._apply_status(current, status, message, reason, force, expected, worker)
-        return self.get_task(task_id)
+            return self._apply_status(current, status, message, reason, force, expected, worker)
 
     def _apply_status(
         self,
@@ -298,7 +299,8 @@ class SqlTaskStore(TaskStore):
         expected: Sequence[TaskStatus],
         worker: str | None,
         queue: str | None = None,
-    ) -> None:
+    ) -> TaskRecord:
+        """Apply a checked status change; returns the record as written (no re-read)."""
         if expected and current.status not in expected:
             raise ConflictError(
                 f"task {current.id} is '{current.status.value}', expected one of "
@@ -309,29 +311,38 @@ class SqlTaskStore(TaskStore):
         now = time.time()
         sets = ["status = ?", "last_update = ?"]
         args: list[Any] = [status.value, now]
+        changes: dict[str, Any] = {"status": status, "last_update": now}
         if message is not None or status != current.status:
             sets.append("status_message = ?")
             args.append(message or "")
+            changes["status_message"] = message or ""
         if reason is not None or status != current.status:
             sets.append("status_reason = ?")
             args.append(reason or "")
+            changes["status_reason"] = reason or ""
         if status == TaskStatus.in_progress and current.status != TaskStatus.in_progress:
             sets += ["started = ?", "completed = NULL"]
             args.append(now)
+            changes.update(started=now, completed=None)
         elif status in FINAL_STATUSES and current.status not in FINAL_STATUSES:
             sets.append("completed = ?")
             args.append(now)
+            changes["completed"] = now
         elif status == TaskStatus.created:
             sets += ["started = NULL", "completed = NULL", "progress = 0"]
+            changes.update(started=None, completed=None, progress=0)
         if worker is not None:
             sets.append("worker = ?")
             args.append(worker)
+            changes["worker"] = worker
         if queue is not None:
             sets.append("queue = ?")
             args.append(queue)
+            changes["queue"] = queue
         if current.status == TaskStatus.queued and status != TaskStatus.queued:
             self._db.execute("DELETE FROM queue_entries WHERE task_id = ?", (current.id,))
         self._db.execute(f"UPDATE tasks SET {', '.join(sets)} WHERE id = ?", (*args, current.id))
+        return replace(current, **changes)
 
     def delete_task(self, task_id: str) -> None:
         with self._db.transaction():
