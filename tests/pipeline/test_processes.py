@@ -262,3 +262,29 @@ def test_resume_from_python_after_failure(tm_home: Path, tmp_path: Path, store: 
     assert store.get_task(first.id).status.value == "completed"
     with pytest.raises(Exception, match="nothing to resume"):
         build().debug_pipeline(resume=first.id)
+
+
+def test_resume_with_recompute_reruns_named_steps_and_descendants(tm_home: Path, tmp_path: Path) -> None:
+    from taskmill import PipelineController
+
+    from . import steps_lib as lib
+
+    marker = str(tmp_path / "marker")
+
+    def build() -> PipelineController:
+        p = PipelineController(name="recompute-resume", project="tests")
+        p.add_function_step("a", lib.make_numbers, function_kwargs={"n": 3}, function_return="v")
+        p.add_function_step("b", lib.total, function_kwargs={"values": "${a.v}"}, function_return="t")
+        p.add_function_step("flaky", lib.fail_until, function_kwargs={"marker": marker}, parents=["b"])
+        return p
+
+    first = build()
+    first.debug_pipeline()
+    old = {n: first.get_pipeline_dag()[n].job_id for n in ("a", "b")}
+    Path(marker).touch()
+    again = build()
+    again.debug_pipeline(resume=first.id, recompute=["b"])
+    dag = again.get_pipeline_dag()
+    assert dag["a"].job_id == old["a"]  # kept
+    assert dag["b"].job_id != old["b"] and dag["b"].status.value == "completed"  # recomputed
+    assert again.is_successful()

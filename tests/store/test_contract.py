@@ -374,3 +374,58 @@ def test_find_by_cache_key_only_finished(store: TaskStore) -> None:
     assert [t.id for t in store.find_by_cache_key("k1")] == [done.id]
     assert store.find_by_cache_key("k2") == []
     assert store.find_by_cache_key("") == []
+
+
+def test_workers_register_heartbeat_and_leave(store: TaskStore) -> None:
+    from taskmill.errors import NotFoundError
+
+    w = store.register_worker("host:1", ["default", "gpu"], {"host": "h", "pid": 1})
+    assert w.queues == ("default", "gpu") and w.info == {"host": "h", "pid": 1}
+    t = make(store)
+    store.heartbeat("host:1", t.id)
+    (seen,) = store.list_workers()
+    assert seen.task_id == t.id and seen.last_seen >= w.last_seen
+    store.unregister_worker("host:1")
+    store.unregister_worker("host:1")  # idempotent
+    assert store.list_workers() == []
+    with pytest.raises(NotFoundError, match="host:1"):
+        store.heartbeat("host:1")
+
+
+def test_event_feed_records_changes_in_order(store: TaskStore) -> None:
+    start = store.last_event_id()
+    t = make(store, "evented")
+    store.set_status(t.id, TaskStatus.in_progress)
+    store.append_log(t.id, [LogLine("x")])
+    store.put_nodes(t.id, [("a", {"status": "running"})])
+    store.set_status(t.id, TaskStatus.completed)
+    events = store.events_since(start)
+    kinds = [e.kind for e in events if e.task_id == t.id]
+    assert kinds == ["task.created", "task.status", "task.log", "pipeline.nodes", "task.status"]
+    assert events[-1].data["status"] == "completed" and events[-1].data["previous"] == "in_progress"
+    assert [e.id for e in events] == sorted(e.id for e in events)
+    assert store.events_since(start, task_id=t.id, limit=2)[1].kind == "task.status"
+    assert store.last_event_id() == events[-1].id
+
+
+def test_wait_events_wakes_on_a_change(store: TaskStore, store_url: str) -> None:
+    import time as _time
+
+    t = make(store)
+    after = store.last_event_id()
+    writer = open_store(store_url)
+
+    def change() -> None:
+        _time.sleep(0.2)
+        writer.set_status(t.id, TaskStatus.in_progress)
+
+    thread = threading.Thread(target=change)
+    started = _time.monotonic()
+    thread.start()
+    events = store.wait_events(after, timeout=5)
+    waited = _time.monotonic() - started
+    thread.join()
+    writer.close()
+    assert [e.kind for e in events] == ["task.status"]
+    assert 0.15 < waited < 2.0
+    assert store.wait_events(store.last_event_id(), timeout=0.05) == []

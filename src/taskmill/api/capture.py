@@ -96,3 +96,12 @@ def script_info(entry: str | None = None, *, with_packages: bool = True) -> Scri
         requirements=installed_packages() if with_packages else "",
         binary=f"python{sys.version_info.major}.{sys.version_info.minor}",
     )
+
+
+def local_root(entry: str | None = None) -> str:
+    """Where the recorded entry point is relative to on this machine: the git root, else its folder."""
+    argv0 = entry if entry is not None else (sys.argv[0] if sys.argv else "")
+    script = Path(argv0).resolve() if argv0 and argv0 not in ("-c", "-m") else Path.cwd()
+    folder = script if script.is_dir() else script.parent
+    root = _git(["rev-parse", "--show-toplevel"], folder).strip()
+    return root or str(folder)

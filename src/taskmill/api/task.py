@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from taskmill.api import params as P
 from taskmill.api.artifact import Artifacts
-from taskmill.api.capture import script_info
+from taskmill.api.capture import local_root, script_info
 from taskmill.api.logger import Logger
 from taskmill.api.reporter import ConsoleTee, Reporter
 from taskmill.api.session import PROCESS, Session
@@ -195,6 +195,7 @@ class Task:
             path = Path(script)
             if detect_repository and not repo and path.exists():
                 detected = script_info(str(path.resolve()), with_packages=False)
+                task.set_runtime_properties({"script_root": local_root(str(path.resolve()))})
                 changes.update(
                     entry_point=detected.entry_point,
                     working_dir=detected.working_dir,
@@ -1005,7 +1006,7 @@ class Task:
         def capture() -> None:
             try:
                 info = script_info()
-                self._store().update_task(self.id, script=info)
+                self._store().update_task(self.id, script=info, runtime={"script_root": local_root()})
             except Exception as exc:
                 self._reporter().log(f"taskmill: could not record the script ({exc})", "warning")
 

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from taskmill import __version__
-from taskmill.cli import projects, queues, tasks
+from taskmill.cli import pipelines, projects, queues, tasks
 from taskmill.cli._common import CliState, print_error
 from taskmill.errors import TaskmillError
 
@@ -45,6 +45,7 @@ app = typer.Typer(
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(projects.app, name="projects")
 app.add_typer(queues.app, name="queues")
+app.add_typer(pipelines.app, name="pipelines")
 
 
 def _print_version(value: bool) -> None:

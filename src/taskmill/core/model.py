@@ -263,6 +263,54 @@ class QueueEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """An agent serving queues; ``last_seen`` is its latest heartbeat."""
+
+    id: str
+    queues: tuple[str, ...] = ()
+    info: dict[str, JSONValue] = field(default_factory=dict)
+    task_id: str | None = None  #: what it runs now
+    registered: float = 0.0
+    last_seen: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "id": self.id,
+            "queues": list(self.queues),
+            "info": dict(self.info),
+            "task_id": self.task_id,
+            "registered": self.registered,
+            "last_seen": self.last_seen,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One entry of the store's event feed (what changed, in order).
+
+    Kinds: ``task.created``, ``task.status``, ``task.log``, ``pipeline.nodes``, ``queue.changed``,
+    ``worker.changed``. ``data`` carries the details (e.g. the new status, the node names).
+    """
+
+    id: int
+    time: float
+    kind: str
+    task_id: str | None = None
+    data: dict[str, JSONValue] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "id": self.id,
+            "time": self.time,
+            "kind": self.kind,
+            "task_id": self.task_id,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectRecord:
     """A project; names are paths (``a/b/c``). Names with a ``.`` segment are hidden."""
 

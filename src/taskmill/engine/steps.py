@@ -17,7 +17,7 @@ from taskmill.core.refs import resolve
 from taskmill.core.states import TaskTypes
 from taskmill.engine.backend import Backend
 from taskmill.engine.cache import CacheKey, make_key, script_code
-from taskmill.engine.function_io import KWARGS, KWARGS_ARTIFACTS
+from taskmill.engine.function_io import KWARGS, KWARGS_ARTIFACTS, decode_markers, encode_inputs, map_inputs
 from taskmill.engine.nodes import Node
 from taskmill.engine.resolve import ArtifactInput, Resolver
 from taskmill.errors import ExecutionError
@@ -77,11 +77,13 @@ class StepBuilder:
         if spec.kind == "function":
             as_inputs = Resolver(self._b, self._ctx.params, executed, spec.name, returns_as_inputs=True)
             for arg, value in spec.function_kwargs.items():
-                got = resolve(value, as_inputs, recursive=False)
+                # return references (and input markers) anywhere inside the value become inputs
+                got = decode_markers(resolve(value, as_inputs, recursive=True))
                 if isinstance(got, ArtifactInput):
                     out.inputs[arg] = got
                 else:
-                    out.kwargs[arg] = resolve(got, res, recursive=True) if recursive else got
+                    got = resolve(got, res, recursive=True) if recursive else got
+                    out.kwargs[arg] = encode_inputs(got)
             for arg in node.hooks.object_kwargs:
                 out.inputs[arg] = ArtifactInput(self._ctx.run_id, f"{spec.name}.{arg}")
             res.input_hashes.update(as_inputs.input_hashes)
@@ -198,9 +200,12 @@ class StepBuilder:
         store = self._b.store
         if node.spec.kind == "function":
             inputs = {arg: self._input_hash(inp) for arg, inp in resolved.inputs.items()}
-            return make_key(
-                node.spec.function_source, {f"kwargs/{k}": v for k, v in resolved.kwargs.items()}, inputs, {}
-            )
+            # nested inputs are keyed by their content, not by the id of the task that made them
+            params = {
+                f"kwargs/{k}": map_inputs(v, lambda ref: {"hash": self._input_hash(ref)})
+                for k, v in resolved.kwargs.items()
+            }
+            return make_key(node.spec.function_source, params, inputs, {})
         record = store.get_task(task_id)
         code, reason = script_code(record.script)
         if not code:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from taskmill.core.model import (
     ArtifactRecord,
     ConfigObject,
+    EventRecord,
     LogLine,
     ModelRecord,
     Param,
@@ -31,6 +32,7 @@ from taskmill.core.model import (
     QueueRecord,
     ScalarPoint,
     TaskRecord,
+    WorkerRecord,
 )
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.types import JSONValue
@@ -266,6 +268,61 @@ class TaskStore(ABC):
         same task to two callers, across threads, processes and machines. Non-blocking: returns
         None when every queue is empty.
         """
+
+    # -- agents -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def register_worker(
+        self, worker_id: str, queues: Sequence[str], info: dict[str, JSONValue]
+    ) -> WorkerRecord:
+        """Create or refresh an agent's record (idempotent); counts as a heartbeat."""
+
+    @abstractmethod
+    def heartbeat(self, worker_id: str, task_id: str | None = None) -> None:
+        """Record that the agent is alive and what it runs now. Raises NotFoundError if unknown."""
+
+    @abstractmethod
+    def list_workers(self) -> list[WorkerRecord]:
+        """All registered agents, by id."""
+
+    @abstractmethod
+    def unregister_worker(self, worker_id: str) -> None:
+        """Forget an agent (idempotent)."""
+
+    # -- events -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def events_since(
+        self, after: int = 0, *, limit: int = 1000, task_id: str | None = None
+    ) -> list[EventRecord]:
+        """Events with ``id > after`` in order (only those of ``task_id`` when given).
+
+        Every status change, task creation, log append, pipeline node update, queue change and
+        agent change appends one event in the same transaction as the change itself.
+        """
+
+    @abstractmethod
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 when there is none): where a new reader starts."""
+
+    def wait_events(
+        self, after: int, timeout: float, *, task_id: str | None = None, limit: int = 1000
+    ) -> list[EventRecord]:
+        """Block up to ``timeout`` seconds until events newer than ``after`` exist; returns them.
+
+        The default checks every few milliseconds (cheap indexed reads); backends with a push
+        channel (PostgreSQL LISTEN/NOTIFY, the HTTP store's stream) wake at once instead.
+        """
+        import time
+
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            found = self.events_since(after, limit=limit, task_id=task_id)
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.05)
 
     # -- convenience shared by all backends ---------------------------------------------------
 

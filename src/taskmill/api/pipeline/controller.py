@@ -466,14 +466,14 @@ class PipelineController:
         params = self._final_parameters(task, attached=bool(resume or settings.task_id))
         self._params = params
         nodes = [self._fresh_node(n) for n in self._nodes.values()]
-        done: list[str] = []
-        if resume:
-            done = resumable_nodes(store, task.id, nodes)
-            interrupt_unfinished(store, task.id, keep={n.job_id for n in nodes if n.name in done})
         if settings.recompute:
             recompute = (
                 True if settings.recompute == "all" else [s.strip() for s in settings.recompute.split(",")]
             )
+        done: list[str] = []
+        if resume:
+            done = resumable_nodes(store, task.id, nodes, recompute=recompute)
+            interrupt_unfinished(store, task.id, keep={n.job_id for n in nodes if n.name in done})
         self._upload_object_kwargs(task)
         self._record_definition(task, params)
         backend = backend_for(session)

@@ -76,15 +76,32 @@ def find_run(
     return runs[0]
 
 
-def resumable_nodes(store: TaskStore, run_id: str, nodes: Sequence[Node]) -> list[str]:
+def resumable_nodes(
+    store: TaskStore, run_id: str, nodes: Sequence[Node], recompute: bool | Sequence[str] = False
+) -> list[str]:
     """Restore finished steps of a stored run onto ``nodes``; returns the names kept as done.
 
     A step is kept when it completed (or was cached) and its task is still completed; every other
-    step runs again.
+    step runs again, and so do steps named in ``recompute`` (True: all) and their descendants.
     """
+    if recompute is True:
+        return []
+    rerun = set(recompute or ())
+    children: dict[str, list[str]] = {}
+    for node in nodes:
+        for parent in node.spec.parents:
+            children.setdefault(parent, []).append(node.name)
+    frontier = list(rerun)
+    for name in frontier:
+        for child in children.get(name, ()):
+            if child not in rerun:
+                rerun.add(child)
+                frontier.append(child)
     stored = dict(store.get_nodes(run_id))
     done: list[str] = []
     for node in nodes:
+        if node.name in rerun:
+            continue
         data = stored.get(node.name)
         if not data or data.get("status") not in (NodeStatus.completed.value, NodeStatus.cached.value):
             continue

@@ -124,8 +124,10 @@ def run_script(task_id: str) -> int:
     record = session.store.get_task(task_id)
     script = record.script
     root = Path(script.working_dir or ".")
-    if script.repository and Path(script.repository).is_dir():
-        root = Path(script.repository) / (script.working_dir if script.working_dir not in ("", ".") else "")
+    base = script.repository if script.repository and Path(script.repository).is_dir() else None
+    base = base or str(record.runtime.get("script_root") or "") or None  # remote URL: the local checkout
+    if base and (script.repository or script.working_dir in ("", ".")):
+        root = Path(base) / (script.working_dir if script.working_dir not in ("", ".") else "")
     entry = (root / script.entry_point).resolve()
     if not entry.is_file():
         raise FileNotFoundError(

@@ -17,6 +17,7 @@ from typing import Any
 from taskmill.core.model import (
     ArtifactRecord,
     ConfigObject,
+    EventRecord,
     LogLine,
     ModelRecord,
     Param,
@@ -27,11 +28,12 @@ from taskmill.core.model import (
     ScalarPoint,
     ScriptInfo,
     TaskRecord,
+    WorkerRecord,
     new_id,
     project_ancestors,
 )
 from taskmill.core.states import FINAL_STATUSES, TaskStatus, TaskTypes, check_transition
-from taskmill.errors import ConflictError, QueueNotFoundError, TaskNotFoundError
+from taskmill.errors import ConflictError, NotFoundError, QueueNotFoundError, TaskNotFoundError
 from taskmill.store.base import TaskFilter, TaskStore
 from taskmill.store.sql.db import Database, Row, StoreURL
 from taskmill.store.sql.migrate import ensure_schema
@@ -42,6 +44,8 @@ _TASK_COLUMNS = (
     "comment, user_name, script, runtime, output_uri, progress, queue, worker, created, started, "
     "completed, last_update, cache_key"
 )
+_EVENT_PRUNE_EVERY = 1000  # prune the event feed every this many events ...
+_EVENTS_KEPT = 200_000  # ... keeping this many: readers only need the recent past
 _ORDER_FIELDS = {"created", "last_update", "name", "started", "completed", "status", "project"}
 #: plain fields update_task may set, with how each is encoded
 _UPDATABLE: dict[str, str] = {
@@ -165,6 +169,9 @@ class SqlTaskStore(TaskStore):
             )
             if not inserted:
                 raise ConflictError(f"a task with id '{rec.id}' already exists")
+            self._event(
+                "task.created", rec.id, {"name": rec.name, "project": rec.project, "parent": rec.parent}
+            )
         return rec
 
     def get_task(self, task_id: str) -> TaskRecord:
@@ -342,6 +349,12 @@ class SqlTaskStore(TaskStore):
         if current.status == TaskStatus.queued and status != TaskStatus.queued:
             self._db.execute("DELETE FROM queue_entries WHERE task_id = ?", (current.id,))
         self._db.execute(f"UPDATE tasks SET {', '.join(sets)} WHERE id = ?", (*args, current.id))
+        if status != current.status:
+            self._event(
+                "task.status",
+                current.id,
+                {"status": status.value, "previous": current.status.value, "parent": current.parent},
+            )
         return replace(current, **changes)
 
     def delete_task(self, task_id: str) -> None:
@@ -550,6 +563,7 @@ class SqlTaskStore(TaskStore):
                 ],
             )
             self._db.execute("UPDATE tasks SET last_update = ? WHERE id = ?", (now, task_id))
+            self._event("task.log", task_id, {"last_seq": last + len(lines)})
         return last + len(lines)
 
     def get_log(self, task_id: str, *, after: int = 0, limit: int | None = None) -> list[LogLine]:
@@ -581,6 +595,7 @@ class SqlTaskStore(TaskStore):
                 "last_update = excluded.last_update",
                 [(run_id, name, base + i + 1, _dumps(data), now) for i, (name, data) in enumerate(nodes)],
             )
+            self._event("pipeline.nodes", run_id, {"names": [name for name, _ in nodes]})
 
     def get_nodes(self, run_id: str) -> list[tuple[str, dict[str, JSONValue]]]:
         rows = self._db.execute(
@@ -597,6 +612,106 @@ class SqlTaskStore(TaskStore):
             (key,),
         )
         return [_row_to_task(r) for r in rows]
+
+    # -- agents -------------------------------------------------------------------------------
+
+    def register_worker(
+        self, worker_id: str, queues: Sequence[str], info: dict[str, JSONValue]
+    ) -> WorkerRecord:
+        now = time.time()
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT INTO workers (id, queues, info, task_id, registered, last_seen) VALUES (?, ?, ?, NULL, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, info = excluded.info, "
+                "last_seen = excluded.last_seen",
+                (worker_id, _dumps(list(queues)), _dumps(info), now, now),
+            )
+            self._event("worker.changed", None, {"worker": worker_id, "queues": list(queues)})
+        return next(w for w in self.list_workers() if w.id == worker_id)
+
+    def heartbeat(self, worker_id: str, task_id: str | None = None) -> None:
+        with self._db.transaction():
+            rows = self._db.execute(
+                f"SELECT task_id FROM workers WHERE id = ?{self._db.for_update}", (worker_id,)
+            )
+            if not rows:
+                raise NotFoundError(
+                    f"no agent '{worker_id}' is registered; it must register before heartbeats"
+                )
+            self._db.execute(
+                "UPDATE workers SET last_seen = ?, task_id = ? WHERE id = ?",
+                (time.time(), task_id, worker_id),
+            )
+            if rows[0][0] != task_id:
+                self._event("worker.changed", task_id, {"worker": worker_id, "task_id": task_id})
+
+    def list_workers(self) -> list[WorkerRecord]:
+        rows = self._db.execute(
+            "SELECT id, queues, info, task_id, registered, last_seen FROM workers ORDER BY id"
+        )
+        return [
+            WorkerRecord(r[0], tuple(json.loads(r[1])), json.loads(r[2]), r[3], float(r[4]), float(r[5]))
+            for r in rows
+        ]
+
+    def unregister_worker(self, worker_id: str) -> None:
+        with self._db.transaction():
+            if self._db.execute("DELETE FROM workers WHERE id = ? RETURNING id", (worker_id,)):
+                self._event("worker.changed", None, {"worker": worker_id, "gone": True})
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _event(self, kind: str, task_id: str | None, data: dict[str, JSONValue]) -> None:
+        """Append an event; called inside the transaction that makes the change."""
+        rows = self._db.execute(
+            "INSERT INTO events (time, kind, task_id, data) VALUES (?, ?, ?, ?) RETURNING id",
+            (time.time(), kind, task_id, _dumps(data)),
+        )
+        event_id = int(rows[0][0])
+        if event_id % _EVENT_PRUNE_EVERY == 0:
+            self._db.execute("DELETE FROM events WHERE id <= ?", (event_id - _EVENTS_KEPT,))
+        if self._db.dialect == "postgresql":
+            self._db.execute("SELECT pg_notify('taskmill_events', ?)", (str(event_id),))
+
+    def events_since(
+        self, after: int = 0, *, limit: int = 1000, task_id: str | None = None
+    ) -> list[EventRecord]:
+        sql = "SELECT id, time, kind, task_id, data FROM events WHERE id > ?"
+        args: list[Any] = [after]
+        if task_id is not None:
+            sql += " AND task_id = ?"
+            args.append(task_id)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        return [
+            EventRecord(int(r[0]), float(r[1]), r[2], r[3], json.loads(r[4]))
+            for r in self._db.execute(sql, args)
+        ]
+
+    def last_event_id(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+
+    def wait_events(
+        self, after: int, timeout: float, *, task_id: str | None = None, limit: int = 1000
+    ) -> list[EventRecord]:
+        if self._db.dialect != "postgresql":
+            return super().wait_events(after, timeout, task_id=task_id, limit=limit)
+        return self._wait_pg(after, timeout, task_id, limit)
+
+    def _wait_pg(self, after: int, timeout: float, task_id: str | None, limit: int) -> list[EventRecord]:
+        # LISTEN on a connection of our own, so a waiting reader never blocks the writers.
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self._db.url.conninfo, autocommit=True) as conn:
+            conn.execute("LISTEN taskmill_events")
+            while True:
+                found = self.events_since(after, limit=limit, task_id=task_id)
+                remaining = deadline - time.monotonic()
+                if found or remaining <= 0:
+                    return found
+                for _ in conn.notifies(timeout=remaining, stop_after=1):
+                    break
 
     # -- projects ---------------------------------------------------------------------------
 
@@ -649,10 +764,12 @@ class SqlTaskStore(TaskStore):
         if not name or not name.strip():
             raise ValueError("queue name is empty")
         with self._db.transaction():
-            self._db.execute(
-                "INSERT INTO queues (id, name, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            created = self._db.execute(
+                "INSERT INTO queues (id, name, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
                 (new_id(), name, time.time()),
             )
+            if created:
+                self._event("queue.changed", None, {"queue": name, "created": True})
         return self.get_queue(name)
 
     def _queue_id(self, name: str) -> str:
@@ -703,6 +820,7 @@ class SqlTaskStore(TaskStore):
                     queue="",
                 )
             self._db.execute("DELETE FROM queues WHERE id = ?", (qid,))
+            self._event("queue.changed", None, {"queue": name, "deleted": True})
 
     def enqueue(self, task_id: str, queue: str, *, priority: int = 0) -> TaskRecord:
         with self._db.transaction():

@@ -1,0 +1,396 @@
+"""Operations on pipeline runs, shared by the CLI and the web UI: list pipelines and runs, show a
+run, explain a step's cache decision, abort a run, resume a run.
+
+Views (:class:`PipelineSummary`, :class:`RunSummary`, :class:`RunDetail`, ...) come from
+:mod:`taskmill.api.pipeline.run_views` and are re-exported here. Errors are taskmill errors (or
+``ValueError`` for bad arguments) whose messages say what to do next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from taskmill.api.capture import git_info
+from taskmill.api.pipeline.run_views import (
+    ControllerInfo,
+    NodeData,
+    PipelineSummary,
+    RunDetail,
+    RunSummary,
+    StepView,
+    controller_info,
+    load_nodes,
+    param_updates,
+    pid_alive,
+    pipeline_of,
+    run_summary,
+    step_view,
+    task_ref,
+)
+from taskmill.api.pipeline.runs import PIPELINE_CONFIG, interrupt_unfinished
+from taskmill.api.session import Session
+from taskmill.core.model import ConfigObject, TaskRecord
+from taskmill.core.pipeline import NodeStatus
+from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.core.versions import is_valid_version, max_version
+from taskmill.errors import ExecutionError, NotFoundError
+from taskmill.store.base import TaskFilter, TaskStore
+from taskmill.types import JSONValue
+
+__all__ = [
+    "ABORT_WAIT",
+    "ControllerInfo",
+    "PipelineSummary",
+    "ResumePlan",
+    "RunDetail",
+    "RunSummary",
+    "StepView",
+    "abort_run",
+    "controller_info",
+    "explain_step",
+    "get_run",
+    "list_pipelines",
+    "list_runs",
+    "mark_stopped",
+    "pipeline_of",
+    "resume_run",
+    "run_detail",
+]
+
+#: Seconds ``abort_run`` waits for a signalled controller to end the run.
+ABORT_WAIT = 10.0
+#: Run status -> the bucket pipeline summaries count it in (the web UI's card counters).
+RUN_BUCKETS: dict[TaskStatus, str] = {
+    TaskStatus.in_progress: "running",
+    TaskStatus.queued: "pending",
+    TaskStatus.created: "draft",
+    TaskStatus.completed: "completed",
+    TaskStatus.published: "completed",
+    TaskStatus.failed: "failed",
+    TaskStatus.stopped: "aborted",
+}
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+
+def _all_runs(store: TaskStore) -> list[TaskRecord]:
+    """Every pipeline run (controller task), newest first."""
+    flt = TaskFilter(task_type=(TaskTypes.controller,), system_tags=("pipeline",), order="-created")
+    return store.find_tasks(flt)
+
+
+def list_pipelines(store: TaskStore) -> list[PipelineSummary]:
+    """Every pipeline with its run counts, most recently run first."""
+    groups: dict[tuple[str, str], list[TaskRecord]] = {}
+    for record in store.list_projects(include_hidden=True):
+        head, sep, name = record.name.rpartition("/.pipelines/")
+        if sep and "pipeline" in record.system_tags and "/" not in name:
+            groups[(head, name)] = []
+    for run in _all_runs(store):
+        groups.setdefault(pipeline_of(run), []).append(run)
+    out = []
+    for (project, name), runs in groups.items():
+        counts = dict.fromkeys(("running", "pending", "completed", "failed", "aborted"), 0)
+        for run in runs:
+            counts[RUN_BUCKETS[run.status]] = counts.get(RUN_BUCKETS[run.status], 0) + 1
+        versions = [v for r in runs if is_valid_version(v := str(r.runtime.get("version") or ""))]
+        tags = tuple(dict.fromkeys(t for r in runs for t in r.tags))
+        last = max((r.created for r in runs), default=None)
+        out.append(
+            PipelineSummary(
+                project, name, len(runs), last, counts, max_version(versions) if versions else None, tags
+            )
+        )
+    return sorted(out, key=lambda p: (-(p.last_run or 0.0), p.project, p.name))
+
+
+def list_runs(
+    store: TaskStore, project: str | None, name: str, *, now: float | None = None
+) -> list[RunSummary]:
+    """Runs of pipeline ``name`` (in ``project``; optional when the name is unique), newest first."""
+    runs = [r for r in _all_runs(store) if pipeline_of(r)[1] == name]
+    projects = sorted({pipeline_of(r)[0] for r in runs})
+    if project is not None:
+        runs = [r for r in runs if pipeline_of(r)[0] == project]
+    elif len(projects) > 1:
+        raise ValueError(
+            f"pipeline '{name}' exists in {len(projects)} projects ({', '.join(projects)}); "
+            "say which one with --project"
+        )
+    if not runs:
+        known = sorted({f"{n} (project {p})" for p, n in map(pipeline_of, _all_runs(store))})
+        where = f" in project '{project}'" if project else ""
+        raise NotFoundError(
+            f"no pipeline named '{name}'{where} has runs; known pipelines: {', '.join(known) or 'none'}"
+        )
+    return [run_summary(r, load_nodes(store, r), now) for r in runs]
+
+
+def get_run(store: TaskStore, run_id: str) -> TaskRecord:
+    """The controller task of run ``run_id``; a clear error for any other task."""
+    record = store.get_task(run_id)
+    if "pipeline" in record.system_tags:
+        return record
+    if record.parent:
+        parent = store.get_task(record.parent)
+        if "pipeline" in parent.system_tags:
+            raise ValueError(
+                f"task {record.id} is step '{record.name}' of pipeline run {parent.id} "
+                f"({parent.name}); give the run's id"
+            )
+    raise ValueError(
+        f"task {record.id} ({record.name}) is not a pipeline run; list runs with "
+        "`taskmill pipelines runs NAME`"
+    )
+
+
+def run_detail(store: TaskStore, run_id: str, *, now: float | None = None) -> RunDetail:
+    """A run's header, parameters, controller and steps (in topological order)."""
+    run = get_run(store, run_id)
+    nodes = load_nodes(store, run)
+    now = time.time() if now is None else now
+    params = {p.name: p.value for p in store.get_params(run.id) if p.section == "Args"}
+    steps = tuple(step_view(name, d, now) for name, d in nodes)
+    return RunDetail(run_summary(run, nodes, now), run, params, steps, controller_info(run))
+
+
+def explain_step(store: TaskStore, run_id: str, step: str) -> dict[str, JSONValue]:
+    """Why step ``step`` of a run was (or was not) taken from the cache, and its task ids."""
+    run = get_run(store, run_id)
+    nodes = dict(load_nodes(store, run))
+    if step not in nodes:
+        raise NotFoundError(f"run {run.name} ({run.id}) has no step '{step}'; its steps: {', '.join(nodes)}")
+    node = nodes[step]
+    view = step_view(step, node, time.time())
+    stored = node.get("cache")
+    cache: dict[str, JSONValue] = dict(stored) if isinstance(stored, dict) else {}
+    if not cache.get("result"):
+        why = {
+            "pending": "it has not launched yet",
+            "queued": "it has not launched yet",
+            "skipped": "it was skipped",
+            "failed": "it failed before its task was created",
+        }.get(view.status, f"it is {view.status}")
+        note = f" ({view.message})" if view.message else ""
+        cache = {"result": "none", "reason": f"no cache decision was recorded: {why}{note}"}
+    out: dict[str, JSONValue] = {
+        "run_id": run.id,
+        "run_name": run.name,
+        "step": step,
+        "status": view.status,
+        "task_id": view.task_id,
+        "attempts": list(view.attempts),
+        "cache_enabled": bool(node.get("cache_executed_step")),
+        "message": view.message,
+        "cache": cache,
+    }
+    for key in ("source_task", "compared_to"):
+        ref = cache.get(key)
+        if isinstance(ref, str):
+            out[f"{key}_ref"] = task_ref(store, ref)
+    return out
+
+
+# -- abort --------------------------------------------------------------------------------------
+
+
+def abort_run(store: TaskStore, run_id: str, *, wait: float = ABORT_WAIT) -> str:
+    """Abort a run; returns a sentence saying what happened.
+
+    A live controller on this host gets SIGTERM: it aborts its running steps and marks the run
+    stopped (waited for up to ``wait`` seconds). A controller that is gone, or runs on another
+    host, cannot do that: the run and its unfinished steps are then marked stopped in the store.
+    """
+    run = get_run(store, run_id)
+    label = f"run {run.name} ({run.id})"
+    if run.status.is_final:
+        return f"{label} already ended: {run.status.label}; nothing to abort"
+    if run.status == TaskStatus.created:
+        raise ValueError(f"{label} is a draft: it never started, so there is nothing to abort")
+    ctl = controller_info(run)
+    if run.status == TaskStatus.in_progress and ctl.alive and ctl.pid is not None:
+        if ctl.pid == os.getpid():
+            raise ExecutionError(f"{label} is controlled by this very process; stop it with pipe.stop()")
+        os.kill(ctl.pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait
+        while not (status := store.get_task(run.id).status).is_final and pid_alive(ctl.pid):
+            if time.monotonic() > deadline:
+                raise ExecutionError(
+                    f"sent SIGTERM to the controller of {label} (pid {ctl.pid}), but the run is still "
+                    f"{status.label} after {wait:g} s; if the process hangs, kill it (kill -9 {ctl.pid}) "
+                    "and abort again to mark the run stopped"
+                )
+            time.sleep(0.05)
+        if status.is_final:
+            while pid_alive(ctl.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            gone = "exited" if not pid_alive(ctl.pid) else "is still shutting down"
+            return (
+                f"sent SIGTERM to the controller (pid {ctl.pid}): it stopped the running steps and "
+                f"ended {label} as {status.label}; the controller process {gone}"
+            )
+        why = f"the controller (pid {ctl.pid}) exited without ending the run"
+    elif run.status == TaskStatus.queued:
+        why = "it was waiting in a queue"
+    elif ctl.local:
+        why = (
+            f"its controller (pid {ctl.pid}) is no longer running" if ctl.pid else "it has no controller pid"
+        )
+    else:
+        why = (
+            f"its controller runs on host '{ctl.host or 'unknown'}' (pid {ctl.pid}), which this host "
+            "cannot signal; if that process is still running, stop it there"
+        )
+    steps = mark_stopped(store, run, why)
+    return f"marked {label} Aborted in the store ({len(steps)} unfinished step task(s) stopped): {why}"
+
+
+def mark_stopped(store: TaskStore, run: TaskRecord, reason: str) -> list[str]:
+    """End a run whose controller cannot: unfinished step tasks and the run become stopped,
+    unfinished nodes aborted (running) or skipped (not started). Returns the stopped task ids."""
+    now = time.time()
+    with store.batch():
+        stopped = interrupt_unfinished(store, run.id, keep=set())
+        nodes = load_nodes(store, run)
+        changed: list[tuple[str, NodeData]] = []
+        for name, node in nodes:
+            status = node.get("status")
+            if status in (NodeStatus.running.value, NodeStatus.queued.value):
+                node.update(
+                    status=NodeStatus.aborted.value,
+                    executed=False,
+                    job_ended=now,
+                    message=f"aborted: {reason}",
+                )
+            elif status == NodeStatus.pending.value:
+                node.update(status=NodeStatus.skipped.value, skip_job=True, message=f"not started: {reason}")
+            else:
+                continue
+            changed.append((name, node))
+        if changed:
+            store.put_nodes(run.id, changed)
+        dag = json.dumps(dict(nodes), default=str)
+        store.set_config(run.id, ConfigObject(PIPELINE_CONFIG, dag, "dictionary", "pipeline state"))
+        store.set_status(run.id, TaskStatus.stopped, message=reason, reason=reason, force=True)
+    return stopped
+
+
+# -- resume -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """The process that resumes a run."""
+
+    run: TaskRecord
+    command: tuple[str, ...]
+    cwd: str
+    env: dict[str, str]
+
+
+def resume_run(
+    session: Session,
+    run_id: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    recompute: Sequence[str] | bool = False,
+    mode: str | None = None,
+    announce: Callable[[ResumePlan], None] | None = None,
+) -> int:
+    """Continue a failed, aborted or interrupted run: re-run its script attached to the run, so
+    completed steps are kept and the others run again. Returns the script's exit code.
+
+    ``params`` override the run's ``Args/`` values (text, cast to each value's stored type);
+    ``recompute`` (True or step names) ignores the cache; ``mode`` forces ``process`` or
+    ``debug`` execution. ``announce`` sees the plan just before the script starts.
+    """
+    store = session.store
+    run = get_run(store, run_id)
+    _check_resumable(run)
+    steps = [name for name, _ in load_nodes(store, run)]
+    if mode not in (None, "process", "debug"):
+        raise ValueError(f"unknown pipeline mode '{mode}'; use 'process' or 'debug'")
+    if not isinstance(recompute, bool) and (unknown := [s for s in recompute if s not in steps]):
+        raise NotFoundError(
+            f"run {run.name} has no step(s) {', '.join(unknown)}; its steps: {', '.join(steps)}"
+        )
+    command, cwd = _command(run)
+    updates = param_updates(store.get_params(run.id), params or {})
+    env = {**os.environ, **session.settings.to_env(), "TASKMILL_TASK_ID": run.id, "TASKMILL_RESUME": "1"}
+    if recompute:
+        env["TASKMILL_RECOMPUTE"] = "all" if recompute is True else ",".join(recompute)
+    if mode:
+        env["TASKMILL_PIPELINE_MODE"] = mode
+    if updates:
+        store.set_params(run.id, updates)
+    plan = ResumePlan(run, command, cwd, env)
+    if announce is not None:
+        announce(plan)
+    with subprocess.Popen(list(command), cwd=cwd, env=env) as proc:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # the script got the same Ctrl-C: let it stop its run cleanly
+            return proc.wait()
+
+
+def _check_resumable(run: TaskRecord) -> None:
+    label = f"run {run.name} ({run.id})"
+    if run.status in (TaskStatus.completed, TaskStatus.published):
+        raise ExecutionError(
+            f"{label} completed; there is nothing to resume (run the pipeline script again for a new run)"
+        )
+    if run.status != TaskStatus.in_progress:
+        return
+    ctl = controller_info(run)
+    if ctl.alive:
+        raise ExecutionError(
+            f"{label} is still running (controller pid {ctl.pid}); abort it first with "
+            f"`taskmill pipelines abort {run.id[:8]}`"
+        )
+    if ctl.alive is None:
+        raise ExecutionError(
+            f"{label} is Running on host '{ctl.host}', which this host cannot check; abort it "
+            f"first (`taskmill pipelines abort {run.id[:8]}`) if that controller is gone"
+        )
+
+
+def _command(run: TaskRecord) -> tuple[tuple[str, ...], str]:
+    """``[python, entry point]`` and the folder to run it in, from the run's recorded script."""
+    script = run.script
+    if not script.entry_point:
+        raise ExecutionError(f"run {run.name} ({run.id}) has no recorded script to re-run")
+    wd = script.working_dir
+    if script.repository:
+        repo = Path(script.repository)
+        if not repo.is_dir():  # a remote URL: use the clone we stand in, if it is that repository
+            info = git_info(Path.cwd())
+            if info.get("repository") != script.repository:
+                raise ExecutionError(
+                    f"run {run.name}'s script {script.entry_point} is in repository {script.repository}; "
+                    "run this command from inside a clone of it"
+                )
+            repo = Path(info["root"])
+        folder = repo if wd in ("", ".") else repo / wd
+    elif wd and Path(wd).is_absolute():
+        folder = Path(wd)
+    else:
+        raise ExecutionError(
+            f"run {run.name}'s script {script.entry_point} has no absolute working dir "
+            f"(recorded: '{wd}'), so it cannot be found"
+        )
+    entry = folder / script.entry_point
+    if not entry.is_file():
+        raise ExecutionError(
+            f"run {run.name}'s script {entry} does not exist (any more); resume re-runs "
+            "the recorded script from its working directory"
+        )
+    return (sys.executable, script.entry_point), str(folder)
