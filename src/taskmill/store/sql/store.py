@@ -621,7 +621,8 @@ class SqlTaskStore(TaskStore):
         now = time.time()
         with self._db.transaction():
             self._db.execute(
-                "INSERT INTO workers (id, queues, info, task_id, registered, last_seen) VALUES (?, ?, ?, NULL, ?, ?) "
+                "INSERT INTO workers (id, queues, info, task_id, registered, last_seen) "
+                "VALUES (?, ?, ?, NULL, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, info = excluded.info, "
                 "last_seen = excluded.last_seen",
                 (worker_id, _dumps(list(queues)), _dumps(info), now, now),
@@ -765,7 +766,8 @@ class SqlTaskStore(TaskStore):
             raise ValueError("queue name is empty")
         with self._db.transaction():
             created = self._db.execute(
-                "INSERT INTO queues (id, name, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+                "INSERT INTO queues (id, name, created) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO NOTHING RETURNING id",
                 (new_id(), name, time.time()),
             )
             if created:
