@@ -14,13 +14,14 @@ from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.errors import TaskmillError
 
 if TYPE_CHECKING:
-    from taskmill.api.pipeline import PipelineController
+    from taskmill.api.pipeline import PipelineController, PipelineDecorator
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Logger",
     "PipelineController",
+    "PipelineDecorator",
     "StorageManager",
     "Task",
     "TaskStatus",
@@ -32,8 +33,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Pipelines are imported on first use: a plain `Task.init` script does not pay for them.
-    if name == "PipelineController":
-        from taskmill.api.pipeline import PipelineController
+    if name in ("PipelineController", "PipelineDecorator"):
+        from taskmill.api import pipeline
 
-        return PipelineController
+        return getattr(pipeline, name)
     raise AttributeError(f"module 'taskmill' has no attribute '{name}'")

@@ -55,3 +55,15 @@ def test_demo_and_tasks_demo(tm_home: Path) -> None:
     again = run(EXAMPLES / "demo.py", tm_home).stdout
     assert "cache: hit" in again
     assert "accuracy:" in run(EXAMPLES / "tasks_demo.py", tm_home).stdout
+
+
+@pytest.mark.parametrize("mode", ["process", "debug"])
+def test_decorator_examples(tm_home: Path, mode: str) -> None:
+    first = run(EXAMPLES / "pipeline_from_decorator.py", tm_home, "--mode", mode).stdout
+    assert "accuracy: 1.000" in first and "4 completed" in first
+    second = run(EXAMPLES / "pipeline_from_decorator.py", tm_home, "--mode", mode).stdout
+    assert "1 completed, 3 cached" in second  # every cached component hits; step_four has no cache
+    tabular = run(EXAMPLES / "decorated_tabular_pipeline.py", tm_home, "--mode", mode).stdout
+    assert "best depth" in tabular and "8 completed" in tabular
+    steps = run(EXAMPLES / "decorated_step_functions.py", tm_home, "--mode", mode).stdout
+    assert "decorator pipeline result: 285" in steps and "add_up took" in steps

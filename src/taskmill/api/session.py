@@ -68,6 +68,15 @@ class ProcessContext:
         self.lock = threading.RLock()
         self._session: Session | None = None
         self.main_task: Any = None  #: the Task created by Task.init (typed Any to avoid a cycle)
+        #: PipelineDecorator.run_locally() / debug_pipeline() choose how decorated pipelines run
+        self.decorator_mode: str = ""
+        self.decorator_default_queue: str | None = None
+        #: the decorated pipeline whose function runs in this thread/context
+        self.current_pipeline: contextvars.ContextVar[Any] = contextvars.ContextVar(
+            "taskmill_current_pipeline", default=None
+        )
+        #: runs started with multi_instance_support="parallel", waited on by wait_for_multi_pipelines()
+        self.multi_pipelines: list[Any] = []
         #: reporters of Task objects of this process, flushed at exit so no report is lost
         self.reporters: weakref.WeakSet[Any] = weakref.WeakSet()
         #: the step task running in this thread/context (in-process pipeline steps)

@@ -383,13 +383,16 @@ class DagProgress:
             state[name] = NodeState.READY
         return ready
 
-    def add(self, name: str, parents: Iterable[str] = ()) -> NodeState:
+    def add(self, name: str, parents: Iterable[str] = (), *, done: bool = False) -> NodeState:
         """Add a step to a started run (pipelines whose steps appear as code runs, e.g. the decorator).
 
         The step's parents must already be known. Returns its state: READY when every parent is
         released (it is handed out now: the caller launches it), SKIPPED when a parent failed and
         skipped its children or was skipped itself, else PENDING (a later complete() releases it).
         Costs O(parents).
+
+        With ``done`` the step is recorded as already done (a resumed run's finished step): it is
+        never handed out, and it does not hold back its children.
 
         Raises:
             SpecError: Bad or duplicate name, or an unknown parent.
@@ -405,6 +408,10 @@ class DagProgress:
             if parent not in self._state:
                 raise SpecError(f"step '{name}': parent '{parent}' is not a step of this run")
         state = self._state
+        if done:
+            state[name] = NodeState.DONE
+            self._waiting[name] = 0
+            return NodeState.DONE
         for parent in plist:
             if state[parent] is NodeState.SKIPPED or (
                 state[parent] is NodeState.FAILED and parent not in self._released_failed

@@ -41,7 +41,7 @@ class RunOptions:
     """How a run behaves (units: seconds)."""
 
     abort_on_failure: bool = False
-    max_parallel: int = 8
+    max_parallel: int = 32
     time_limit: float | None = None
     recompute: bool | frozenset[str] = False
     retry_on_failure: int | Callable[..., bool] | None = None
@@ -395,8 +395,9 @@ class PipelineRun:
 
     def _on_add(self, node: Node) -> None:
         self.nodes[node.name] = node
-        self._executed[node.name] = None
-        state = self._progress.add(node.name, node.spec.parents)
+        done = node.status.is_success and bool(node.job_id)  # kept from an earlier attempt (resume)
+        self._executed[node.name] = node.job_id if done else None
+        state = self._progress.add(node.name, node.spec.parents, done=done)
         self._mark(node)
         if state is NodeState.READY:
             self._enqueue([node.name])

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from taskmill.api.pipeline.controller import PipelineController
+from taskmill.api.pipeline.decorator import PipelineDecorator
 
-__all__ = ["PipelineController"]
+__all__ = ["PipelineController", "PipelineDecorator"]

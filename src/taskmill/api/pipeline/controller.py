@@ -49,7 +49,7 @@ from taskmill.api.pipeline.runs import (
     next_version,
     resumable_nodes,
 )
-from taskmill.api.pipeline.step_main import PROCESS_TARGETS, backend_for, execute_in_process
+from taskmill.api.pipeline.step_main import PROCESS_TARGETS, STEP_PRELOAD, backend_for, execute_in_process
 from taskmill.api.session import PROCESS, Session
 from taskmill.api.task import Task
 from taskmill.core.model import ConfigObject, Param, pipelines_project
@@ -114,7 +114,7 @@ class PipelineController:
 
         ``pool_frequency`` is accepted for compatibility and unused: taskmill launches steps on
         events, within milliseconds. ``max_parallel`` caps how many steps run at once (default:
-        8, or the CPU count when larger).
+        32, or four per CPU when larger; ClearML has no cap).
         """
         if not name or not project:
             raise ValueError(
@@ -135,7 +135,7 @@ class PipelineController:
         self._deserialize = artifact_deserialization_function
         self._output_uri = output_uri
         self._enable_local_imports = enable_local_imports
-        self._max_parallel = max_parallel or max(8, os.cpu_count() or 1)
+        self._max_parallel = max_parallel or max(32, 4 * (os.cpu_count() or 1))
         self._packages = packages
         self._params: dict[str, Any] = {}
         self._param_meta: dict[str, tuple[str, str]] = {}
@@ -543,7 +543,9 @@ class PipelineController:
             raise ExecutionError(f"unknown pipeline mode '{mode}'; use 'process' or 'debug'")
         sys_path = [str(self._main_script.parent)] if self._enable_local_imports and self._main_script else []
         sys_path.append(os.getcwd())
-        preload = ["taskmill.api.pipeline.step_main"] + [
+        # What every step imports anyway is imported once, in the warm worker: a forked step then
+        # starts with it in memory (each import saved is CPU saved per step).
+        preload = list(STEP_PRELOAD) + [
             m for m in ("numpy", "pandas", "pyarrow", "sklearn") if m in sys.modules
         ]
         # function steps see the controller's argv, as they would in its process

@@ -41,7 +41,8 @@ class ProgressView:
                 self._status[node.name] = node.status.value
                 self._counts[node.status.value] += 1
         self._started = time.monotonic()
-        self.console(f"Pipeline '{self._name}' run {self._run_id}: {len(nodes)} step(s)")
+        count = f"{len(nodes)} step(s)" if nodes else "steps are added as the pipeline function runs"
+        self.console(f"Pipeline '{self._name}' run {self._run_id}: {count}")
         if self._enabled:
             from rich.console import Console
             from rich.live import Live

@@ -26,6 +26,14 @@ from taskmill.engine.backend import Backend
 from taskmill.engine.function_io import read_arguments, split_returns, store_outputs
 from taskmill.engine.steps import FUNCTION_PAYLOAD, load_function
 
+#: modules a step process needs, imported once by the warm worker before it forks steps
+STEP_PRELOAD = (
+    "taskmill.api.pipeline.step_main",
+    "taskmill.store.sql.store",
+    "taskmill.artifacts.storage",
+    "cloudpickle",
+)
+
 #: targets for :class:`taskmill.engine.launchers.ProcessLauncher`
 PROCESS_TARGETS = {
     "function": "taskmill.api.pipeline.step_main:run_function",

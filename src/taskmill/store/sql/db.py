@@ -7,6 +7,8 @@ Queries are written once with ``?`` placeholders and translated for psycopg.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import sqlite3
 import threading
@@ -76,7 +78,10 @@ class Database:
         self._lock = threading.RLock()
         self._depth = 0
         self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+        self._write_lock_fd: int | None = None
         self._conn: Any = self._connect()
+        if self.dialect == "sqlite":
+            self._write_lock_fd = os.open(url.path + ".write-lock", os.O_RDWR | os.O_CREAT, 0o644)
         #: suffix that locks selected rows until commit (no-op on SQLite: the DB lock covers it)
         self.for_update = " FOR UPDATE" if self.dialect == "postgresql" else ""
         self.skip_locked = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
@@ -125,6 +130,9 @@ class Database:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._write_lock_fd is not None:
+                os.close(self._write_lock_fd)
+                self._write_lock_fd = None
 
     # -- statements -------------------------------------------------------------------------
 
@@ -175,16 +183,30 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
-            self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
-            self._depth = 1
+            self._lock_writers()
             try:
-                yield
-            except BaseException:
+                self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                self._depth = 1
+                try:
+                    yield
+                except BaseException:
+                    self._depth = 0
+                    self._rollback()
+                    raise
                 self._depth = 0
-                self._rollback()
-                raise
-            self._depth = 0
-            self.execute("COMMIT")
+                self.execute("COMMIT")
+            finally:
+                self._unlock_writers()
+
+    def _lock_writers(self) -> None:
+        # SQLite's own busy handler sleeps in steps of up to 100 ms, so processes queueing for the
+        # write lock waste most of their wait. A file lock wakes the next writer at once.
+        if self._write_lock_fd is not None:
+            fcntl.flock(self._write_lock_fd, fcntl.LOCK_EX)
+
+    def _unlock_writers(self) -> None:
+        if self._write_lock_fd is not None:
+            fcntl.flock(self._write_lock_fd, fcntl.LOCK_UN)
 
     def _rollback(self) -> None:
         try:
