@@ -265,6 +265,50 @@ def resume(
         raise typer.Exit(code=code or 1)
 
 
+@app.command("new-run")
+def new_run(
+    ctx: typer.Context,
+    run: RunRef,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", metavar="KEY=VALUE", help="Change a pipeline parameter (repeatable)."),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode", metavar="MODE", help="Run steps as processes ('process') or in one ('debug')."
+        ),
+    ] = None,
+) -> None:
+    """Start a new run of a run's pipeline with changed parameters (ClearML's NEW RUN): the run is
+    cloned, the parameters edited, and its script runs for the new run. Exits 0 if it completed.
+
+    Examples:
+
+        taskmill pipelines new-run 5607d790 --param n=10
+
+        taskmill pipelines new-run 5607d790 --param lr=0.01 --mode debug
+    """
+    overrides = _params(param or [])
+    settings = Settings.from_env()
+    if cli_state(ctx).store_url:
+        settings = settings.with_(store_url=cli_state(ctx).store_url)
+    session = Session(settings)
+    try:
+        source = resolve_task(session.store, run).id
+
+        def announce(plan: ops.ResumePlan) -> None:
+            print_note(f"Starting {plan.run.name} ({plan.run.id}): {' '.join(plan.command)}  (in {plan.cwd})")
+
+        new_id, code = ops.new_run(session, source, params=overrides, mode=mode, announce=announce)
+        record = session.store.get_task(new_id)
+    finally:
+        session.close()
+    print_note(f"Run {record.name} ({short_id(record.id)}) is {record.status.label}")
+    if code or record.status != TaskStatus.completed:
+        raise typer.Exit(code=code or 1)
+
+
 @app.command("abort")
 def abort(ctx: typer.Context, run: RunRef) -> None:
     """Abort a running run: its controller is asked to stop (running steps are aborted, the rest

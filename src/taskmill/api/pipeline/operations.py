@@ -37,7 +37,7 @@ from taskmill.api.pipeline.run_views import (
 )
 from taskmill.api.pipeline.runs import PIPELINE_CONFIG, interrupt_unfinished
 from taskmill.api.session import Session
-from taskmill.core.model import ConfigObject, TaskRecord
+from taskmill.core.model import ConfigObject, TaskRecord, new_id
 from taskmill.core.pipeline import NodeStatus
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.core.versions import is_valid_version, max_version
@@ -340,6 +340,60 @@ def resume_run(
             return proc.wait()
         except KeyboardInterrupt:  # the script got the same Ctrl-C: let it stop its run cleanly
             return proc.wait()
+
+
+def new_run(
+    session: Session,
+    run_id: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    mode: str | None = None,
+    announce: Callable[[ResumePlan], None] | None = None,
+) -> tuple[str, int]:
+    """Start a new run of the same pipeline with some parameters changed (ClearML's "NEW RUN").
+
+    The run's controller task is cloned (parameters, script, version) into a new run named
+    ``<pipeline> #N``, ``params`` override its ``Args/`` values, and its script runs attached to
+    the new run. Returns the new run id and the script's exit code.
+    """
+    from taskmill.api.pipeline.runs import next_run_number
+
+    store = session.store
+    source = get_run(store, run_id)
+    if mode not in (None, "process", "debug"):
+        raise ValueError(f"unknown pipeline mode '{mode}'; use 'process' or 'debug'")
+    command, cwd = _command(source)
+    updates = param_updates(store.get_params(source.id), params or {})
+    base = source.name.split(" #")[0]
+    record = TaskRecord(
+        id=new_id(),
+        name=f"{base} #{next_run_number(store, source.project, base)}",
+        project=source.project,
+        task_type=source.task_type,
+        tags=source.tags,
+        system_tags=tuple(t for t in source.system_tags if t != "archived"),
+        comment=f"new run of {source.name} ({source.id})",
+        script=source.script,
+        runtime={k: v for k, v in source.runtime.items() if k in ("version", "script_root")},
+        output_uri=source.output_uri,
+    )
+    with store.batch():
+        store.create_task(record)
+        store.set_params(record.id, store.get_params(source.id))
+        if updates:
+            store.set_params(record.id, updates)
+    env = {k: v for k, v in os.environ.items() if k not in ("TASKMILL_RESUME", "TASKMILL_RECOMPUTE")}
+    env.update({**session.settings.to_env(), "TASKMILL_TASK_ID": record.id})
+    if mode:
+        env["TASKMILL_PIPELINE_MODE"] = mode
+    plan = ResumePlan(store.get_task(record.id), command, cwd, env)
+    if announce is not None:
+        announce(plan)
+    with subprocess.Popen(list(command), cwd=cwd, env=env) as proc:
+        try:
+            return record.id, proc.wait()
+        except KeyboardInterrupt:
+            return record.id, proc.wait()
 
 
 def _check_resumable(run: TaskRecord) -> None:

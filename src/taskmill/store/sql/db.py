@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,17 +113,27 @@ class Database:
             raise StoreUnreadableError(f"store path {path} is a folder, not a SQLite file")
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        try:
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StoreUnreadableError(
-                f"{path} exists but is not a taskmill store ({exc}); it was left untouched. "
-                "Point TASKMILL_STORE elsewhere or move the file away."
-            ) from exc
-        return conn
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                return conn
+            except sqlite3.OperationalError as exc:
+                # Switching a new file to WAL needs a lock another opener may hold for a moment;
+                # SQLite answers "locked" without waiting, so wait here.
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                conn.close()
+                raise StoreConnectionError(f"cannot open SQLite store {path}: {exc}") from exc
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise StoreUnreadableError(
+                    f"{path} exists but is not a taskmill store ({exc}); it was left untouched. "
+                    "Point TASKMILL_STORE elsewhere or move the file away."
+                ) from exc
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
