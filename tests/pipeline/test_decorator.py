@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +63,12 @@ def test_conditionals_and_lazy_values_in_containers(mode: str, store: TaskStore)
 
 
 def test_chains_run_concurrently_without_blocking(mode: str, store: TaskStore) -> None:
-    started = time.time()
     results = lib.chains(4)
-    elapsed = time.time() - started
     firsts = [r["x"] for r in results]  # the second link returns the first link's dict as "x"
     assert [f["x"] for f in firsts] == [0, 1, 2, 3]
-    starts = [f["start"] for f in firsts]
-    assert max(starts) - min(starts) < 0.25  # all first links started together
-    assert elapsed < 2.0  # 4 chains x 2 x 0.3 s would take 2.4 s one after another
+    # every first link was running at the same moment: the pipeline function did not wait for
+    # chain 0 to finish before launching chain 1 (ClearML's blocking semantics would)
+    assert max(f["start"] for f in firsts) < min(f["end"] for f in firsts)
 
 
 def test_failed_step_raises_at_the_end_and_skips_children(mode: str, store: TaskStore) -> None:
