@@ -80,3 +80,24 @@ def numpy_block(n: int) -> Any:
 
 def numpy_sum(a: Any) -> float:
     return float(a.sum())
+
+
+def save_model(tag: str) -> str:
+    """Writes a fake weights file and registers it as an output model of the step (and the run)."""
+    import tempfile
+
+    from taskmill import PipelineController, Task
+
+    path = Path(tempfile.mkdtemp()) / f"{tag}.bin"
+    path.write_bytes(tag.encode() * 10)
+    task = Task.current_task()
+    assert task is not None
+    task.update_output_model(str(path), name=tag)
+    PipelineController.upload_model(f"best-{tag}", str(path))
+    return tag
+
+
+def read_file(path: str) -> str:
+    from taskmill import StorageManager
+
+    return Path(StorageManager.get_local_copy(path)).read_text()

@@ -787,6 +787,33 @@ class Task:
             out.setdefault(m.mode, []).append(m)
         return out
 
+    def update_output_model(
+        self,
+        model_path: str | Path,
+        name: str | None = None,
+        comment: str | None = None,
+        tags: Sequence[str] | None = None,
+        model_name: str | None = None,
+        iteration: int | None = None,
+        auto_delete_file: bool = True,
+        framework: str = "",
+    ) -> ModelRecord:
+        """Register a weights file (or folder, zipped) as an output model of this task.
+
+        The file is stored like an artifact (``model:<name>``) and the model record points at it,
+        so ``${step.models.output.-1.url}`` references resolve to it. Blocking.
+        """
+        path = Path(model_path)
+        if not path.exists():
+            raise FileNotFoundError(f"model file {path} does not exist")
+        label = name or model_name or path.stem
+        artifact = f"model:{label}"
+        self.upload_artifact(artifact, path)
+        url = self.artifacts[artifact].url
+        record = ModelRecord(self.id, new_id(), label, url, "output", framework)
+        self._store().add_model(record)
+        return record
+
     def get_logger(self) -> Logger:
         """The task's logger (scalars, text, tables)."""
         return Logger(self)

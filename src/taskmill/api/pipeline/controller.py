@@ -844,15 +844,7 @@ class PipelineController:
     @classmethod
     def upload_model(cls, model_name: str, model_local_path: str, upload_uri: str | None = None) -> Any:
         """Register an output model (a file or folder) on the pipeline run."""
-        from taskmill.core.model import ModelRecord, new_id
-
-        task = cls._pipeline_task()
-        artifact_name = f"model:{model_name}"
-        task.upload_artifact(artifact_name, Path(model_local_path))
-        uri = task.artifacts[artifact_name].url
-        record = ModelRecord(task.id, new_id(), model_name, uri, "output")
-        task._store().add_model(record)
-        return record
+        return cls._pipeline_task().update_output_model(model_local_path, name=model_name)
 
     @classmethod
     def get(
