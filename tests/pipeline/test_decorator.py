@@ -9,7 +9,7 @@ import pytest
 
 from taskmill import PipelineDecorator, Task
 from taskmill.api.session import PROCESS
-from taskmill.errors import ExecutionError, StepFailedError
+from taskmill.errors import StepFailedError
 from taskmill.store.base import TaskFilter, TaskStore
 
 from . import decorated_lib as lib
@@ -105,9 +105,17 @@ def test_component_outside_a_pipeline_is_a_plain_call(tm_home: Path) -> None:
     assert lib.doubled(4) == 8
 
 
-def test_remote_default_says_what_it_needs(tm_home: Path) -> None:
-    with pytest.raises(ExecutionError, match="run_locally"):
-        lib.simple(2)
+def test_remote_default_enqueues_the_run_and_exits(
+    tm_home: Path, store: TaskStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        lib.simple(2)  # default mode: the controller goes to the services queue (ClearML)
+    assert ended.value.code == 0
+    run = last_run(store, "decorated")
+    assert run.status.value == "queued" and run.queue == "services"
+    assert Task.get_task(task_id=run.id).get_parameters()["Args/n"] == 2
+    err = capsys.readouterr().err
+    assert "no agent serves queue 'services'" in err and "taskmill agent --queue services" in err
 
 
 def test_resume_keeps_completed_components(tm_home: Path, tmp_path: Path, store: TaskStore) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taskmill import PipelineController, Task
-from taskmill.errors import ExecutionError, SpecError
+from taskmill.errors import SpecError
 from taskmill.store.base import TaskFilter, TaskStore
 
 from . import steps_lib as lib
@@ -89,11 +89,25 @@ def test_return_reference_must_be_declared(store: TaskStore) -> None:
         p.debug_pipeline()
 
 
-def test_remote_modes_say_what_they_need(store: TaskStore) -> None:
+def test_queued_modes_check_queues_before_anything_runs(store: TaskStore) -> None:
     p = pipe()
     p.add_function_step("a", lib.add, function_kwargs={"a": 1, "b": 2})
-    with pytest.raises(ExecutionError, match="taskmill agent"):
+    p.add_function_step("b", lib.add, function_kwargs={"a": 1, "b": 2}, execution_queue="gpu")
+    with pytest.raises(SpecError) as err:
+        p.start_locally()  # steps to queues: every step needs one, and it must exist
+    assert "step 'a' has no execution queue" in str(err.value)
+    assert "queue 'gpu', which does not exist" in str(err.value) and "taskmill queues create gpu" in str(
+        err.value
+    )
+    assert store.find_tasks(TaskFilter(parent=p.id)) == []  # no step was created
+
+
+def test_start_enqueues_the_controller_and_exits(store: TaskStore) -> None:
+    p = pipe()
+    p.set_default_execution_queue("default")
+    p.add_function_step("a", lib.add, function_kwargs={"a": 1, "b": 2})
+    with pytest.raises(SystemExit):
         p.start()
-    with pytest.raises(ExecutionError, match="run_pipeline_steps_locally=True"):
-        p.start_locally()
-    assert_nothing_ran(store)
+    run = store.get_task(p.id)
+    assert run.status.value == "queued" and run.queue == "services"
+    assert {q.name for q in store.list_queues()} >= {"services", "default"}

@@ -17,12 +17,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from taskmill.core.states import TaskStatus
+from taskmill.core.states import FINAL_STATUSES, TaskStatus
 from taskmill.engine.nodes import Node
 from taskmill.errors import ExecutionError
 from taskmill.store.base import TaskStore
 
 Done = Callable[[str], None]
+
+_FINAL_VALUES = frozenset(s.value for s in FINAL_STATUSES)
 
 
 class Launcher(ABC):
@@ -30,13 +32,18 @@ class Launcher(ABC):
 
     #: True when steps run in this process (outputs can be handed over in memory)
     in_process: bool = False
+    #: True when a launched step may wait (in a queue) before it runs: ``started`` reports that
+    reports_start: bool = False
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare (e.g. start worker processes). Blocking. Idempotent."""
 
     @abstractmethod
-    def launch(self, node: Node, task_id: str, queue: str | None, done: Done) -> None:
-        """Start running ``task_id`` for ``node``; call ``done(task_id)`` when it is over. Non-blocking."""
+    def launch(
+        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
+    ) -> None:
+        """Start running ``task_id`` for ``node``; call ``done(task_id)`` when it is over, and
+        ``started(task_id)`` when it starts after waiting (``reports_start``). Non-blocking."""
 
     @abstractmethod
     def abort(self, task_id: str) -> None:
@@ -58,7 +65,9 @@ class InlineLauncher(Launcher):
         self._aborted: set[str] = set()
         self._lock = threading.Lock()
 
-    def launch(self, node: Node, task_id: str, queue: str | None, done: Done) -> None:
+    def launch(
+        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
+    ) -> None:
         if node.spec.kind != "function":
             raise ExecutionError(
                 f"step '{node.name}' clones a task; the in-process mode runs function steps only. "
@@ -113,7 +122,9 @@ class ProcessLauncher(Launcher):
     def start(self) -> None:
         self._server.start()
 
-    def launch(self, node: Node, task_id: str, queue: str | None, done: Done) -> None:
+    def launch(
+        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
+    ) -> None:
         with self._lock:
             self._done[task_id] = done
         self._server.submit(task_id, self._targets[node.spec.kind], args=[task_id])
@@ -139,3 +150,91 @@ class ProcessLauncher(Launcher):
 
     def close(self) -> None:
         self._server.close()
+
+
+class QueueLauncher(Launcher):
+    """Steps go to queues; agents run them. Completion arrives through the store's event feed.
+
+    One watcher thread waits on :meth:`TaskStore.wait_events` (no fixed polling interval) and
+    reports a step when its task reaches a final status, and when an agent starts it.
+    """
+
+    reports_start = True
+
+    def __init__(self, store: TaskStore, *, warn: Callable[[str], None] | None = None) -> None:
+        self._store = store
+        self._warn = warn or (lambda message: None)
+        self._done: dict[str, Done] = {}
+        self._started: dict[str, Done] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._after = 0
+        self._warned: set[str] = set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._after = self._store.last_event_id()
+            self._thread = threading.Thread(target=self._watch, name="taskmill-queue-watch", daemon=True)
+            self._thread.start()
+
+    def launch(
+        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
+    ) -> None:
+        if not queue:
+            raise ExecutionError(
+                f"step '{node.name}' has no execution queue; give execution_queue= or call "
+                "set_default_execution_queue()"
+            )
+        with self._lock:
+            self._done[task_id] = done
+            if started is not None:
+                self._started[task_id] = started
+        self._store.enqueue(task_id, queue)
+        if queue not in self._warned and not any(queue in w.queues for w in self._store.list_workers()):
+            self._warned.add(queue)
+            self._warn(
+                f"no agent serves queue '{queue}' yet: step '{node.name}' waits there until one does "
+                f"(start one with `taskmill agent --queue {queue}`)"
+            )
+        self._check(task_id)  # it may have ended before we watched (a very fast agent)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                events = self._store.wait_events(self._after, timeout=1.0)
+            except Exception:  # the store may be restarting (HTTP): keep watching
+                self._stop.wait(0.5)
+                continue
+            for event in events:
+                self._after = max(self._after, event.id)
+                if event.kind == "task.status" and event.task_id:
+                    self._on_status(event.task_id, str(event.data.get("status", "")))
+
+    def _on_status(self, task_id: str, status: str) -> None:
+        with self._lock:
+            if task_id not in self._done:
+                return
+            started = self._started.pop(task_id, None) if status == "in_progress" else None
+            done = self._done.pop(task_id, None) if status in _FINAL_VALUES else None
+            if done is not None:
+                self._started.pop(task_id, None)
+        if started is not None:
+            started(task_id)
+        if done is not None:
+            done(task_id)
+
+    def _check(self, task_id: str) -> None:
+        status = self._store.get_task(task_id).status
+        self._on_status(task_id, status.value)
+
+    def abort(self, task_id: str) -> None:
+        rec = self._store.get_task(task_id)
+        if not rec.status.is_final:
+            # queued: it leaves its queue; running: its agent sees the status and kills it
+            self._store.set_status(task_id, TaskStatus.stopped, message="aborted", force=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

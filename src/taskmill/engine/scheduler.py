@@ -190,6 +190,8 @@ class PipelineRun:
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "done":
             self._on_done(payload)
+        elif kind == "started":
+            self._on_started(payload)
         elif kind == "add":
             self._on_add(payload)
         elif kind == "seal":
@@ -248,13 +250,14 @@ class PipelineRun:
         node.resolved_queue = resolved.queue
         node.job_started = time.time()
         node.job_ended = None
-        self._set(node, NodeStatus.running if node.status != NodeStatus.running else node.status)
+        waits = self._launcher.reports_start  # queued until an agent starts it
+        self._set(node, NodeStatus.queued if waits else NodeStatus.running)
         self._running[task_id] = node
         if node.spec.time_limit:
             heapq.heappush(self._deadlines, (time.monotonic() + node.spec.time_limit, task_id))
         self._hooks.console(f"Launching step [{node.name}] (task {task_id})")
         try:
-            self._launcher.launch(node, task_id, resolved.queue, self._post_done)
+            self._launcher.launch(node, task_id, resolved.queue, self._post_done, started=self._post_started)
         except TaskmillError as exc:
             self._running.pop(task_id, None)
             self._b.store.set_status(task_id, TaskStatus.failed, message=str(exc), force=True)
@@ -262,6 +265,15 @@ class PipelineRun:
 
     def _post_done(self, task_id: str) -> None:
         self._events.put(("done", task_id))
+
+    def _post_started(self, task_id: str) -> None:
+        self._events.put(("started", task_id))
+
+    def _on_started(self, task_id: str) -> None:
+        node = self._running.get(task_id)
+        if node is not None and node.status == NodeStatus.queued:
+            node.job_started = time.time()
+            self._set(node, NodeStatus.running)
 
     # -- caching -------------------------------------------------------------------------------
 

@@ -62,19 +62,12 @@ from taskmill.core.pipeline import (
 )
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.core.versions import check_version
-from taskmill.engine.launchers import InlineLauncher, Launcher, ProcessLauncher
+from taskmill.engine.launchers import InlineLauncher, Launcher, ProcessLauncher, QueueLauncher
 from taskmill.engine.nodes import Node as EngineNode
 from taskmill.engine.nodes import StepHooks
 from taskmill.engine.scheduler import PipelineRun, RunHooks, RunOptions, RunResult
 from taskmill.engine.steps import RunContext, StepBuilder
 from taskmill.errors import ExecutionError, SpecError
-
-_REMOTE_HELP = (
-    "running steps on queues needs `taskmill agent` processes serving those queues, which this "
-    "version does not have yet. Run the pipeline here instead: "
-    "pipe.start_locally(run_pipeline_steps_locally=True) (each step in its own process) or "
-    "pipe.debug_pipeline() (steps as plain calls in this process)"
-)
 
 
 class PipelineController:
@@ -388,14 +381,62 @@ class PipelineController:
         step_task_completed_callback: Callable[..., Any] | None = None,
         wait: bool = True,
     ) -> bool:
-        """Remote mode: the controller runs on an agent serving ``queue``. Under an agent (or a
-        ``taskmill pipelines resume``), runs the pipeline here."""
+        """Remote mode: verify the pipeline, store it as a run, put the run on ``queue`` for an
+        agent (``taskmill agent --queue services --services-mode``) and **exit this process**
+        (ClearML's semantics); steps then go to their queues. ``queue=None`` leaves a draft run.
+        Under an agent (or ``taskmill pipelines resume``) it runs the pipeline here instead."""
         self._launch_callbacks = (step_task_created_callback, step_task_completed_callback)
         settings = PROCESS.session().settings
-        if settings.task_id and settings.pipeline_mode:
-            self._execute(settings.pipeline_mode, wait=wait)
+        if settings.task_id:
+            self._execute(settings.pipeline_mode or "queue", wait=wait)
             return True
-        raise ExecutionError(f"pipe.start(queue={queue!r}): remote mode: {_REMOTE_HELP}")
+        self._enqueue_run(queue)
+        return True
+
+    def _enqueue_run(self, queue: str | None) -> None:
+        session = PROCESS.session()
+        store = session.store
+        verify_pipeline(self._nodes, self._params, store)
+        self._check_step_queues(store)
+        task = self._controller_task()
+        self._record_definition(task, self._params)
+        if queue is not None:
+            if queue == "services":
+                store.create_queue(queue)  # the controllers' queue exists out of the box (ClearML's too)
+            agents = [w for w in store.list_workers() if queue in w.queues]
+            say(
+                f"Pipeline run {task.id} ({task.name}) goes to queue '{queue}'; "
+                f"follow it with `taskmill pipelines show {task.id}`"
+            )
+            if not agents:
+                say(
+                    f"note: no agent serves queue '{queue}' yet; start one with "
+                    f"`taskmill agent --queue {queue} --services-mode`",
+                    error=True,
+                )
+        task.execute_remotely(queue_name=queue, exit_process=True)
+
+    def _check_step_queues(self, store: Any) -> None:
+        known = {q.name for q in store.list_queues()}
+        problems = []
+        for node in self._nodes.values():
+            queue = node.spec.queue if node.spec.queue is not None else self._default_queue
+            if queue is None:
+                problems.append(
+                    f"step '{node.name}' has no execution queue; pass execution_queue= or call "
+                    "set_default_execution_queue()"
+                )
+            elif "${" not in queue and queue not in known:
+                if queue == "default":
+                    store.create_queue(queue)
+                    known.add(queue)
+                else:
+                    problems.append(
+                        f"step '{node.name}' uses queue '{queue}', which does not exist; "
+                        f"create it with `taskmill queues create {queue}`"
+                    )
+        if problems:
+            raise SpecError("the pipeline cannot be queued:\n  - " + "\n  - ".join(problems))
 
     def start_locally(
         self,
@@ -410,15 +451,14 @@ class PipelineController:
 
         ``run_pipeline_steps_locally=True``: each step runs in its own process, forked from a
         warm worker (taskmill and your modules already imported). ``False``: steps go to their
-        queues (needs agents). ``recompute``: True, or step names, to ignore the cache.
+        queues, where agents (``taskmill agent --queue Q``) run them. ``recompute``: True, or
+        step names, to ignore the cache.
         ``resume``: the id of a failed, aborted or interrupted run to continue (completed steps
         are kept). ``progress``: live progress display (default: when the output is a terminal).
         """
         mode = PROCESS.session().settings.pipeline_mode or (
             "process" if run_pipeline_steps_locally else "queue"
         )
-        if mode == "queue":
-            raise ExecutionError(f"pipe.start_locally(run_pipeline_steps_locally=False): {_REMOTE_HELP}")
         self._execute(mode, max_parallel=max_parallel, recompute=recompute, resume=resume, progress=progress)
 
     def debug_pipeline(
@@ -461,6 +501,8 @@ class PipelineController:
         settings = session.settings
         store = session.store
         verify_pipeline(self._nodes, self._params, store)
+        if mode == "queue":
+            self._check_step_queues(store)
         resume = resume or (settings.task_id if settings.resume else None)
         task = self._controller_task(resume)
         params = self._final_parameters(task, attached=bool(resume or settings.task_id))
@@ -489,8 +531,8 @@ class PipelineController:
             serialize=self._serialize,
             deserialize=self._deserialize,
         )
-        launcher = self._launcher(mode, backend, session)
         view = ProgressView(self._name, task.id, enabled=progress, log=lambda m: task._reporter().log(m))
+        launcher = self._launcher(mode, backend, session, view.console)
         created_cb, completed_cb = self._launch_callbacks
         run = PipelineRun(
             backend,
@@ -522,7 +564,11 @@ class PipelineController:
         if wait:
             self._join_interruptibly()
 
-    def _launcher(self, mode: str, backend: Any, session: Session) -> Launcher:
+    def _launcher(
+        self, mode: str, backend: Any, session: Session, console: Callable[[str], None]
+    ) -> Launcher:
+        if mode == "queue":
+            return QueueLauncher(backend.store, warn=console)
         if mode == "debug":
 
             def execute(task_id: str, node: EngineNode) -> None:
@@ -540,7 +586,7 @@ class PipelineController:
 
             return InlineLauncher(execute, backend.store, max_workers=self._max_parallel)
         if mode != "process":
-            raise ExecutionError(f"unknown pipeline mode '{mode}'; use 'process' or 'debug'")
+            raise ExecutionError(f"unknown pipeline mode '{mode}'; use 'process', 'debug' or 'queue'")
         sys_path = [str(self._main_script.parent)] if self._enable_local_imports and self._main_script else []
         sys_path.append(os.getcwd())
         # What every step imports anyway is imported once, in the warm worker: a forked step then
@@ -921,6 +967,11 @@ class PipelineController:
         stored = {p.name: p.value for p in task._store().get_params(task.id) if p.section == "Args"}
         obj._params = dict(stored)
         return obj
+
+
+def say(message: str, *, error: bool = False) -> None:
+    """Tell the person at the terminal (the user-facing messages of start())."""
+    print(message, file=sys.stderr if error else sys.stdout, flush=True)
 
 
 def _main_script() -> Path | None:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from taskmill.api.params import cast_like, to_json_value
 from taskmill.api.pipeline import functions as fx
-from taskmill.api.pipeline.controller import _REMOTE_HELP, PipelineController
+from taskmill.api.pipeline.controller import PipelineController, say
 from taskmill.api.pipeline.lazy import LazyValue, find_lazy, raise_failed
 from taskmill.api.pipeline.progress import ProgressView
 from taskmill.api.pipeline.runs import interrupt_unfinished
@@ -272,18 +272,14 @@ class PipelineDecorator(PipelineController):
         assert self._function is not None
         settings = PROCESS.session().settings
         mode = PROCESS.decorator_mode or settings.pipeline_mode
+        if not mode and (settings.task_id or local):
+            # run by an agent or a resume with no mode given, or start_controller_locally /
+            # pipeline_execution_queue=None: the controller runs here, steps go to their queues
+            mode = "queue"
         if not mode:
-            where = "steps on their queues" if local else f"the controller on queue {queue!r}"
-            raise ExecutionError(
-                f"pipeline '{self._name}' defaults to remote mode ({where}): "
-                f"{_REMOTE_HELP.replace('pipe.', '')}"
-                " — for decorated pipelines call PipelineDecorator.run_locally() or "
-                "PipelineDecorator.debug_pipeline() before the pipeline function"
-            )
-        if mode not in ("process", "debug"):
-            raise ExecutionError(
-                f"pipeline mode '{mode}' needs agents; use run_locally() or debug_pipeline()"
-            )
+            return self._enqueue_pipeline(args, kwargs, queue)
+        if mode not in ("process", "debug", "queue"):
+            raise ExecutionError(f"unknown pipeline mode '{mode}'; use 'process', 'debug' or 'queue'")
         self._default_queue = default_queue or PROCESS.decorator_default_queue
         sig = inspect.signature(self._function)
         bound = sig.bind(*args, **kwargs)
@@ -315,6 +311,31 @@ class PipelineDecorator(PipelineController):
             }
             interrupt_unfinished(task._store(), task.id, keep=keep)
         return self._execute_function(task, params, mode, return_value)
+
+    def _enqueue_pipeline(self, args: tuple[Any, ...], kwargs: dict[str, Any], queue: str | None) -> Any:
+        """Remote mode: record the run with its arguments, put it on ``queue`` and exit (ClearML)."""
+        assert self._function is not None
+        sig = inspect.signature(self._function)
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        task = self._controller_task()
+        self._record_arguments(task, dict(bound.arguments), {})
+        store = task._store()
+        if queue == "services":
+            store.create_queue(queue)
+        if queue is not None:
+            say(
+                f"Pipeline run {task.id} ({task.name}) goes to queue '{queue}'; "
+                f"follow it with `taskmill pipelines show {task.id}`"
+            )
+            if not any(queue in w.queues for w in store.list_workers()):
+                say(
+                    f"note: no agent serves queue '{queue}' yet; start one with "
+                    f"`taskmill agent --queue {queue} --services-mode`",
+                    error=True,
+                )
+        task.execute_remotely(queue_name=queue, exit_process=True)
+        return None
 
     def _stored_arguments(self, task: Task, params: dict[str, Any], sig: inspect.Signature) -> dict[str, Any]:
         stored = {p.name: p.value for p in task._store().get_params(task.id) if p.section != "properties"}
@@ -366,8 +387,8 @@ class PipelineDecorator(PipelineController):
             deserialize=self._deserialize,
         )
         self._backend = backend
-        launcher = self._launcher(mode, backend, session)
         view = ProgressView(self._name, task.id, enabled=None, log=lambda m: task._reporter().log(m))
+        launcher = self._launcher(mode, backend, session, view.console)
 
         def on_change(node: Node) -> None:
             view.on_change(node)
