@@ -503,7 +503,9 @@ class PipelineController:
         verify_pipeline(self._nodes, self._params, store)
         if mode == "queue":
             self._check_step_queues(store)
-        resume = resume or (settings.task_id if settings.resume else None)
+        resume = resume or (
+            settings.task_id if settings.resume or _resume_requested(store, settings.task_id) else None
+        )
         task = self._controller_task(resume)
         params = self._final_parameters(task, attached=bool(resume or settings.task_id))
         self._params = params
@@ -967,6 +969,16 @@ class PipelineController:
         stored = {p.name: p.value for p in task._store().get_params(task.id) if p.section == "Args"}
         obj._params = dict(stored)
         return obj
+
+
+def _resume_requested(store: Any, task_id: str) -> bool:
+    """True when the attached run was queued for resume (``enqueue_resume``); clears the mark."""
+    if not task_id:
+        return False
+    if store.get_task(task_id).runtime.get("_resume"):
+        store.update_task(task_id, runtime={"_resume": False})
+        return True
+    return False
 
 
 def say(message: str, *, error: bool = False) -> None:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from taskmill.api.params import cast_like, to_json_value
 from taskmill.api.pipeline import functions as fx
-from taskmill.api.pipeline.controller import PipelineController, say
+from taskmill.api.pipeline.controller import PipelineController, _resume_requested, say
 from taskmill.api.pipeline.lazy import LazyValue, find_lazy, raise_failed
 from taskmill.api.pipeline.progress import ProgressView
 from taskmill.api.pipeline.runs import interrupt_unfinished
@@ -295,7 +295,11 @@ class PipelineDecorator(PipelineController):
             or PROCESS.step_task.get() is not None
             or (current is not None and "pipeline_step" in current.get_runtime_properties())
         )
-        resume = settings.task_id if settings.resume else None
+        resume = (
+            settings.task_id
+            if settings.resume or _resume_requested(PROCESS.session().store, settings.task_id)
+            else None
+        )
         task = self._controller_task(resume, nested=nested)
         attached = bool(resume or (settings.task_id and settings.task_id == task.id))
         if attached:

@@ -342,27 +342,15 @@ def resume_run(
             return proc.wait()
 
 
-def new_run(
-    session: Session,
-    run_id: str,
-    *,
-    params: Mapping[str, str] | None = None,
-    mode: str | None = None,
-    announce: Callable[[ResumePlan], None] | None = None,
-) -> tuple[str, int]:
-    """Start a new run of the same pipeline with some parameters changed (ClearML's "NEW RUN").
+def clone_run(store: TaskStore, run_id: str, params: Mapping[str, str] | None = None) -> TaskRecord:
+    """A new draft run of a run's pipeline (``<pipeline> #N``) with some ``Args/`` values changed.
 
-    The run's controller task is cloned (parameters, script, version) into a new run named
-    ``<pipeline> #N``, ``params`` override its ``Args/`` values, and its script runs attached to
-    the new run. Returns the new run id and the script's exit code.
+    ``params`` are text (as typed in a form or on the command line), cast to each value's stored
+    type. Nothing runs yet: see :func:`new_run` (here) and :func:`enqueue_run` (on an agent).
     """
     from taskmill.api.pipeline.runs import next_run_number
 
-    store = session.store
     source = get_run(store, run_id)
-    if mode not in (None, "process", "debug"):
-        raise ValueError(f"unknown pipeline mode '{mode}'; use 'process' or 'debug'")
-    command, cwd = _command(source)
     updates = param_updates(store.get_params(source.id), params or {})
     base = source.name.split(" #")[0]
     record = TaskRecord(
@@ -382,11 +370,52 @@ def new_run(
         store.set_params(record.id, store.get_params(source.id))
         if updates:
             store.set_params(record.id, updates)
+    return store.get_task(record.id)
+
+
+def enqueue_run(
+    store: TaskStore, run_id: str, queue: str = "services", *, params: Mapping[str, str] | None = None
+) -> TaskRecord:
+    """ClearML's "NEW RUN" for a server: clone the run with edited parameters and put the new run
+    on ``queue`` for an agent (``taskmill agent --queue services --services-mode``). Returns it."""
+    record = clone_run(store, run_id, params)
+    return store.enqueue(record.id, queue)
+
+
+def enqueue_resume(store: TaskStore, run_id: str, queue: str = "services") -> TaskRecord:
+    """Resume a failed or aborted run on an agent: it goes back on ``queue`` marked for resume,
+    so its controller keeps the completed steps. Refuses a run that is still running."""
+    run = get_run(store, run_id)
+    _check_resumable(run)
+    if run.status == TaskStatus.in_progress:  # its controller is gone (checked above)
+        store.set_status(run.id, TaskStatus.stopped, message="interrupted; resuming", force=True)
+    store.update_task(run.id, runtime={"_resume": True})
+    return store.enqueue(run.id, queue)
+
+
+def new_run(
+    session: Session,
+    run_id: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    mode: str | None = None,
+    announce: Callable[[ResumePlan], None] | None = None,
+) -> tuple[str, int]:
+    """Start a new run of the same pipeline here with some parameters changed (ClearML's "NEW RUN").
+
+    The run is cloned (:func:`clone_run`) and its script runs attached to the new run. Returns
+    the new run id and the script's exit code.
+    """
+    store = session.store
+    if mode not in (None, "process", "debug"):
+        raise ValueError(f"unknown pipeline mode '{mode}'; use 'process' or 'debug'")
+    command, cwd = _command(get_run(store, run_id))
+    record = clone_run(store, run_id, params)
     env = {k: v for k, v in os.environ.items() if k not in ("TASKMILL_RESUME", "TASKMILL_RECOMPUTE")}
     env.update({**session.settings.to_env(), "TASKMILL_TASK_ID": record.id})
     if mode:
         env["TASKMILL_PIPELINE_MODE"] = mode
-    plan = ResumePlan(store.get_task(record.id), command, cwd, env)
+    plan = ResumePlan(record, command, cwd, env)
     if announce is not None:
         announce(plan)
     with subprocess.Popen(list(command), cwd=cwd, env=env) as proc:
