@@ -131,3 +131,14 @@ def resumable(marker: str, n: int = 3) -> int:
     t = total(data)
     before = int(t)  # used first: completed before flaky fails
     return before + int(flaky(marker))
+
+
+@PipelineDecorator.pipeline(name="inner run", project="tests")
+def inner_pipeline(n: int = 3) -> int:
+    return int(total(load(n)))
+
+
+@PipelineDecorator.pipeline(name="outer run", project="tests")
+def outer_pipeline(n: int = 4) -> int:
+    first = int(total([n, n]))
+    return first + inner_pipeline(n)  # a pipeline called from a pipeline: a nested run

@@ -158,3 +158,16 @@ def test_parallel_multi_instance(tm_home: Path) -> None:
         assert PipelineDecorator.wait_for_multi_pipelines() == [3, 10]
     finally:
         PROCESS.decorator_mode = ""
+
+
+def test_pipeline_called_from_a_pipeline_is_a_nested_run(tm_home: Path, store: TaskStore) -> None:
+    PipelineDecorator.debug_pipeline()
+    try:
+        assert lib.outer_pipeline(4) == 8 + 6
+    finally:
+        PROCESS.decorator_mode = ""
+    outer = last_run(store, "outer run")
+    inner = last_run(store, "inner run")
+    assert inner.parent == outer.id and inner.id != outer.id
+    assert inner.status.value == "completed" and outer.status.value == "completed"
+    assert set(nodes(store, inner.id)) == {"load", "total"}
