@@ -57,12 +57,34 @@ def git_info(path: Path) -> dict[str, str]:
 
 
 def installed_packages() -> str:
-    """``name==version`` lines for the distributions of this interpreter, sorted by name."""
+    """``name==version`` lines for the distributions of this interpreter, sorted by name.
+
+    Read from the ``<name>-<version>.dist-info`` folder names on ``sys.path`` (standardised by
+    PEP 376/427): parsing every package's METADATA instead costs ~0.7 s of CPU for a few hundred
+    packages, which a starting pipeline would feel.
+    """
     seen: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if name and name.lower() not in seen:
-            seen[name.lower()] = f"{name}=={dist.version}"
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        if not folder.is_dir():
+            continue
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".dist-info"):
+                continue
+            stem = name[: -len(".dist-info")]
+            dist, _, version = stem.partition("-")
+            key = dist.lower().replace("_", "-")
+            if dist and version and key not in seen:
+                seen[key] = f"{dist.replace('_', '-')}=={version}"
+    if not seen:  # unusual layouts: ask importlib (slow but thorough)
+        for d in metadata.distributions():
+            dname = d.metadata["Name"]
+            if dname and dname.lower() not in seen:
+                seen[dname.lower()] = f"{dname}=={d.version}"
     return "\n".join(seen[k] for k in sorted(seen))
 
 
