@@ -3,9 +3,11 @@
 Sources, highest priority first:
 
 1. environment variables ``TASKMILL_HOME``, ``TASKMILL_STORE``, ``TASKMILL_ARTIFACTS``,
-   ``TASKMILL_OUTPUT_URI``; and, set by agents, launchers and ``taskmill pipelines resume``:
+   ``TASKMILL_OUTPUT_URI``, ``TASKMILL_API_KEY`` (the key for a ``taskmill server`` store); and,
+   set by agents, launchers and ``taskmill pipelines resume``:
    ``TASKMILL_TASK_ID``, ``TASKMILL_RESUME``, ``TASKMILL_RECOMPUTE``, ``TASKMILL_PIPELINE_MODE``;
-2. the config file ``$TASKMILL_HOME/config.toml`` (keys ``store``, ``artifacts``, ``output_uri``);
+2. the config file ``$TASKMILL_HOME/config.toml`` (keys ``store``, ``artifacts``, ``output_uri``,
+   ``api_key``);
 3. defaults: home ``~/.taskmill``, store ``sqlite:///$TASKMILL_HOME/store.db``, artifacts
    ``$TASKMILL_HOME/artifacts``.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from taskmill.errors import ConfigError
@@ -36,6 +38,8 @@ class Settings:
     resume: bool = False  #: TASKMILL_RESUME=1: continue the attached pipeline run instead of restarting it
     recompute: str = ""  #: TASKMILL_RECOMPUTE: "all" or comma-separated step names to recompute
     pipeline_mode: str = ""  #: TASKMILL_PIPELINE_MODE: force "process" or "debug" for a re-run pipeline
+    #: TASKMILL_API_KEY: secret sent to an HTTP store (``taskmill server``); "" = none. Not in repr().
+    api_key: str = field(default="", repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -51,6 +55,7 @@ class Settings:
         store = env.get("TASKMILL_STORE") or file_cfg.get("store") or f"sqlite:///{home / 'store.db'}"
         artifacts = env.get("TASKMILL_ARTIFACTS") or file_cfg.get("artifacts") or str(home / "artifacts")
         output_uri = env.get("TASKMILL_OUTPUT_URI") or file_cfg.get("output_uri") or ""
+        api_key = env.get("TASKMILL_API_KEY") or file_cfg.get("api_key") or ""
         return cls(
             home=home,
             store_url=store,
@@ -60,6 +65,7 @@ class Settings:
             resume=env.get("TASKMILL_RESUME", "") in ("1", "true", "yes"),
             recompute=env.get("TASKMILL_RECOMPUTE", ""),
             pipeline_mode=env.get("TASKMILL_PIPELINE_MODE", ""),
+            api_key=api_key,
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -75,6 +81,8 @@ class Settings:
         }
         if self.output_uri:
             env["TASKMILL_OUTPUT_URI"] = self.output_uri
+        if self.api_key:
+            env["TASKMILL_API_KEY"] = self.api_key
         return env
 
 
@@ -85,7 +93,7 @@ def _read_config_file(path: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}; fix or remove it") from exc
-    allowed = {"store", "artifacts", "output_uri"}
+    allowed = {"store", "artifacts", "output_uri", "api_key"}
     unknown = set(data) - allowed
     if unknown:
         raise ConfigError(f"config file {path}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")

@@ -65,10 +65,10 @@ def test_help_works_with_a_broken_config_file(cli: Cli) -> None:
     assert result.stderr.startswith("Error: cannot read config file") and "Traceback" not in result.output
 
 
-def test_unsupported_store_url_is_a_clean_error(cli: Cli) -> None:
-    result = cli("--store", "http://localhost:8080", "queues", "list")
+def test_unreachable_server_is_a_clean_error(cli: Cli) -> None:
+    result = cli("--store", "http://127.0.0.1:9", "queues", "list")  # nothing listens on port 9
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: store URL 'http://localhost:8080'")
+    assert result.stderr.startswith("Error: cannot reach the taskmill server at http://127.0.0.1:9")
 
 
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -31,11 +31,27 @@ from taskmill.store.base import TaskFilter, TaskStore
 from taskmill.store.factory import open_store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgres", "http", "http-postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite, PostgreSQL, and the HTTP store served by a real `taskmill server` over each."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.db"
-    return str(request.getfixturevalue("pg_url"))
+        yield f"sqlite:///{tmp_path}/store.db"
+    elif request.param == "postgres":
+        yield str(request.getfixturevalue("pg_url"))
+    else:
+        yield from http_store_url(request, tmp_path)
+
+
+def http_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a server (uvicorn in a thread, no auth) over a fresh SQLite or PostgreSQL store."""
+    from tests.server.harness import served
+
+    if request.param == "http":
+        backing = f"sqlite:///{tmp_path}/store.db"
+    else:
+        backing = str(request.getfixturevalue("pg_url"))
+    with served(backing, tmp_path) as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -429,3 +445,34 @@ def test_wait_events_wakes_on_a_change(store: TaskStore, store_url: str) -> None
     assert [e.kind for e in events] == ["task.status"]
     assert 0.15 < waited < 2.0
     assert store.wait_events(store.last_event_id(), timeout=0.05) == []
+
+
+def test_api_keys_create_check_revoke(store: TaskStore) -> None:
+    from taskmill.errors import NotFoundError
+
+    before = {k.id for k in store.list_api_keys()}  # an HTTP store's server may hold its own key
+    key_id, secret = store.create_api_key("ci")
+    assert secret.startswith(f"tm_{key_id}_") and len(secret) > 40
+    other_id, other = store.create_api_key()
+    assert other_id != key_id and other != secret
+    assert store.check_api_key(secret) and store.check_api_key(other)
+    for wrong in (
+        "",
+        "garbage",
+        secret + "x",
+        secret[:-1],
+        f"tm_{key_id}_" + "A" * 43,
+        other.replace(other_id, key_id),
+    ):
+        assert not store.check_api_key(wrong), wrong
+        assert store.find_api_key(wrong) is None
+    listed = [k for k in store.list_api_keys() if k.id not in before]
+    assert [(k.id, k.name, k.is_revoked) for k in listed] == [(key_id, "ci", False), (other_id, "", False)]
+    assert secret not in repr(listed)
+    store.revoke_api_key(key_id)
+    store.revoke_api_key(key_id)  # idempotent
+    assert not store.check_api_key(secret) and store.check_api_key(other)
+    found = store.find_api_key(secret)
+    assert found is not None and found.id == key_id and found.is_revoked
+    with pytest.raises(NotFoundError, match="0123456789abcdef"):
+        store.revoke_api_key("0123456789abcdef")

@@ -37,7 +37,7 @@ class Session:
                 if self._store is None:
                     from taskmill.store.factory import open_store
 
-                    self._store = open_store(self.settings.store_url)
+                    self._store = open_store(self.settings.store_url, self.settings.api_key or None)
         return self._store
 
     @property

@@ -71,7 +71,7 @@ def opened_store(ctx: typer.Context) -> Iterator[TaskStore]:
     override = cli_state(ctx).store_url
     if override:
         settings = settings.with_(store_url=override)
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, settings.api_key or None, retry_for=5)
     try:
         yield store
     finally:

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from taskmill import __version__
-from taskmill.cli import pipelines, projects, queues, tasks
+from taskmill.cli import agent, pipelines, projects, queues, server, tasks
 from taskmill.cli._common import CliState, print_error
 from taskmill.errors import TaskmillError
 
@@ -46,6 +46,8 @@ app.add_typer(tasks.app, name="tasks")
 app.add_typer(projects.app, name="projects")
 app.add_typer(queues.app, name="queues")
 app.add_typer(pipelines.app, name="pipelines")
+app.add_typer(server.app, name="server")
+app.command("agent", cls=agent.AgentCommand)(agent.agent)
 
 
 def _print_version(value: bool) -> None:

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from taskmill.cli._common import format_time, new_table, opened_store, print_json, print_note, stdout_console
+from taskmill.cli._common import (
+    format_time,
+    new_table,
+    opened_store,
+    print_json,
+    print_note,
+    relative_time,
+    short_id,
+    stdout_console,
+)
+from taskmill.core.model import TaskRecord, WorkerRecord
+from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, QueueNotFoundError
+from taskmill.store.base import TaskFilter
+
+#: An agent whose last heartbeat is older than this (seconds) is shown as silent.
+SILENT_AFTER = 10.0
 
 app = typer.Typer(help="List, create and delete queues.", no_args_is_help=True)
 
@@ -18,7 +34,7 @@ def list_queues(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List queues with how many tasks wait in each.
+    """List queues: how many tasks wait in each, the agents serving it and what they run now.
 
     Examples:
 
@@ -28,8 +44,24 @@ def list_queues(
     """
     with opened_store(ctx) as store:
         found = store.list_queues()
+        workers = store.list_workers()
+        running = store.find_tasks(TaskFilter(status=(TaskStatus.in_progress,))) if workers else []
+    now = time.time()
+    by_worker: dict[str, list[TaskRecord]] = {}
+    for task in running:
+        by_worker.setdefault(task.worker, []).append(task)
     if as_json:
-        print_json([asdict(q) for q in found])
+        print_json(
+            [
+                {
+                    **asdict(q),
+                    "agents": [
+                        _agent_json(w, by_worker.get(w.id, []), now) for w in workers if q.name in w.queues
+                    ],
+                }
+                for q in found
+            ]
+        )
         return
     if not found:
         print_note("No queues yet; create one with `taskmill queues create NAME`.")
@@ -38,9 +70,33 @@ def list_queues(
     table.add_column("Name", overflow="fold")
     table.add_column("Depth", justify="right")
     table.add_column("Created", no_wrap=True)
+    table.add_column("Agents (running now)", overflow="fold")
     for q in found:
-        table.add_row(q.name, str(q.depth), format_time(q.created))
+        serving = [w for w in workers if q.name in w.queues]
+        agents = "\n".join(_agent_line(w, by_worker.get(w.id, []), now) for w in serving) or "none"
+        table.add_row(q.name, str(q.depth), format_time(q.created), agents)
     stdout_console().print(table)
+    if any(not any(q.name in w.queues for w in workers) and q.depth for q in found):
+        print_note("Tasks wait in a queue no agent serves; start one with `taskmill agent --queue NAME`.")
+
+
+def _agent_line(worker: WorkerRecord, tasks: list[TaskRecord], now: float) -> str:
+    """``host:pid: idle`` or ``host:pid: 3f2a9c01 train``, marked when its heartbeats stopped."""
+    doing = ", ".join(f"{short_id(t.id)} {t.name}" for t in tasks) or "idle"
+    silent = (
+        f" (silent since {relative_time(worker.last_seen, now)})"
+        if now - worker.last_seen > SILENT_AFTER
+        else ""
+    )
+    return f"{worker.id}: {doing}{silent}"
+
+
+def _agent_json(worker: WorkerRecord, tasks: list[TaskRecord], now: float) -> dict[str, Any]:
+    return {
+        **worker.to_dict(),
+        "silent": now - worker.last_seen > SILENT_AFTER,
+        "running": [{"id": t.id, "name": t.name} for t in tasks],
+    }
 
 
 @app.command("create")

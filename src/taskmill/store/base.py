@@ -61,6 +61,28 @@ class TaskFilter:
     order: str = "-last_update"  #: a field name, ``-`` for descending (created, last_update, name)
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key of a ``taskmill server``, as listed. The secret itself is never stored or listed.
+
+    ``revoked`` is when it was revoked (None while it is valid).
+    """
+
+    id: str
+    name: str = ""
+    created: float = 0.0
+    revoked: float | None = None
+
+    @property
+    def is_revoked(self) -> bool:
+        """True once the key has been revoked: it no longer opens the server (HTTP 403)."""
+        return self.revoked is not None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-able form."""
+        return {"id": self.id, "name": self.name, "created": self.created, "revoked": self.revoked}
+
+
 class TaskStore(ABC):
     """Persistent home of tasks, their parameters, outputs, logs, projects and queues."""
 
@@ -322,7 +344,40 @@ class TaskStore(ABC):
             if found or time.monotonic() >= deadline:
                 return found
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.01)  # a cheap indexed read: keep wake-ups within ~10 ms
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_api_key(self, name: str = "") -> tuple[str, str]:
+        """Create an API key; returns ``(key_id, secret)``.
+
+        The secret (``tm_<key_id>_<random>``) is returned only here: the store keeps a salted hash
+        of it, so it cannot be shown again. ``name`` is a free label (who or what uses the key).
+        """
+
+    @abstractmethod
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """All API keys, revoked ones included, oldest first (never their secrets)."""
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str) -> None:
+        """Revoke a key: from now on its secret is refused. Idempotent for a revoked key.
+
+        Raises NotFoundError naming ``key_id`` when no key has that id.
+        """
+
+    @abstractmethod
+    def find_api_key(self, secret: str) -> ApiKeyRecord | None:
+        """The key whose secret is ``secret``, revoked or not; None when no key matches.
+
+        Malformed secrets simply match nothing. Comparison is constant-time.
+        """
+
+    def check_api_key(self, secret: str) -> bool:
+        """True if ``secret`` belongs to a key that is not revoked."""
+        found = self.find_api_key(secret)
+        return found is not None and not found.is_revoked
 
     # -- convenience shared by all backends ---------------------------------------------------
 

@@ -5,17 +5,23 @@ from __future__ import annotations
 from taskmill.store.base import TaskStore
 
 
-def open_store(url: str) -> TaskStore:
+def open_store(url: str, api_key: str | None = None, *, retry_for: float | None = None) -> TaskStore:
     """Open (and migrate if needed) the store at ``url``.
 
-    ``sqlite:////path/store.db`` and ``postgresql+psycopg://...`` are served by the SQL store.
-    Raises ValueError for an unsupported URL, StoreError subclasses for unusable stores.
+    ``sqlite:////path/store.db`` and ``postgresql+psycopg://...`` are served by the SQL store;
+    ``http(s)://host:port`` by a ``taskmill server`` through the HTTP store, authenticated with
+    ``api_key`` (ignored by the SQL store: database access is controlled by the database).
+    ``retry_for``: HTTP stores only, seconds to keep retrying while the server is unreachable
+    (default 60, so agents and controllers ride out a server restart; interactive commands
+    may want a few seconds). Raises ValueError for an unsupported URL, StoreError subclasses
+    for unusable stores.
     """
     if url.startswith(("http://", "https://")):
-        raise ValueError(
-            f"store URL '{url}': the HTTP store (a `taskmill server`) is not available in this version; "
-            "use sqlite:////path/store.db or postgresql+psycopg://user@host/db"
-        )
+        from taskmill.store.http import HttpTaskStore
+
+        if retry_for is None:
+            return HttpTaskStore(url, api_key)
+        return HttpTaskStore(url, api_key, retry_for=retry_for)
     from taskmill.store.sql.store import SqlTaskStore
 
     return SqlTaskStore(url)

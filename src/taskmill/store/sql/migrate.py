@@ -17,7 +17,7 @@ from taskmill.store.sql.db import Database
 
 #: Every revision this taskmill knows, oldest first. The last one is the head it migrates to.
 #: A test checks that this matches the Alembic scripts in ``migrations/versions``.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
 HEAD = KNOWN_REVISIONS[-1]
 
 _PG_LOCK_KEY = 0x7A5C_3111  # arbitrary, constant: identifies "taskmill migration" advisory locks

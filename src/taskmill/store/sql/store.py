@@ -8,6 +8,7 @@ checks (``FOR UPDATE``) and claims queue entries with ``FOR UPDATE SKIP LOCKED``
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,8 +34,9 @@ from taskmill.core.model import (
     project_ancestors,
 )
 from taskmill.core.states import FINAL_STATUSES, TaskStatus, TaskTypes, check_transition
-from taskmill.errors import ConflictError, NotFoundError, QueueNotFoundError, TaskNotFoundError
-from taskmill.store.base import TaskFilter, TaskStore
+from taskmill.errors import ConflictError, NotFoundError, QueueNotFoundError, StoreError, TaskNotFoundError
+from taskmill.store import api_keys
+from taskmill.store.base import ApiKeyRecord, TaskFilter, TaskStore
 from taskmill.store.sql.db import Database, Row, StoreURL
 from taskmill.store.sql.migrate import ensure_schema
 from taskmill.types import JSONValue
@@ -109,6 +111,8 @@ class SqlTaskStore(TaskStore):
             self._db.close()
             raise
         self._projects_seen: set[str] = set()  # per-instance cache: saves a write per task
+        self._listener: Any = None  # PostgreSQL LISTEN connection, opened on the first wait
+        self._listen_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -116,6 +120,10 @@ class SqlTaskStore(TaskStore):
         return self._db.dialect
 
     def close(self) -> None:
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
         self._db.close()
 
     @contextmanager
@@ -700,19 +708,28 @@ class SqlTaskStore(TaskStore):
         return self._wait_pg(after, timeout, task_id, limit)
 
     def _wait_pg(self, after: int, timeout: float, task_id: str | None, limit: int) -> list[EventRecord]:
-        # LISTEN on a connection of our own, so a waiting reader never blocks the writers.
+        # LISTEN on a connection of our own (kept for the store's life), so a waiting reader
+        # never blocks the writers and does not open a connection per wait.
         import psycopg
 
         deadline = time.monotonic() + timeout
-        with psycopg.connect(self._db.url.conninfo, autocommit=True) as conn:
-            conn.execute("LISTEN taskmill_events")
-            while True:
-                found = self.events_since(after, limit=limit, task_id=task_id)
-                remaining = deadline - time.monotonic()
-                if found or remaining <= 0:
-                    return found
-                for _ in conn.notifies(timeout=remaining, stop_after=1):
-                    break
+        with self._listen_lock:
+            try:
+                if self._listener is None or self._listener.closed:
+                    self._listener = psycopg.connect(self._db.url.conninfo, autocommit=True)
+                    self._listener.execute("LISTEN taskmill_events")
+                while True:
+                    found = self.events_since(after, limit=limit, task_id=task_id)
+                    remaining = deadline - time.monotonic()
+                    if found or remaining <= 0:
+                        return found
+                    for _ in self._listener.notifies(timeout=remaining, stop_after=1):
+                        break
+            except psycopg.Error as exc:
+                if self._listener is not None:
+                    self._listener.close()
+                self._listener = None
+                raise StoreError(f"store {self.url}: waiting for events failed: {exc}") from exc
 
     # -- projects ---------------------------------------------------------------------------
 
@@ -882,3 +899,44 @@ class SqlTaskStore(TaskStore):
                 )
             return self.get_task(task_id)
         return None
+
+    # -- API keys -------------------------------------------------------------------------------
+
+    def create_api_key(self, name: str = "") -> tuple[str, str]:
+        key_id = api_keys.new_key_id()
+        secret = api_keys.new_secret(key_id)
+        salt = api_keys.new_salt()
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT INTO api_keys (id, name, salt, hash, created, revoked) VALUES (?, ?, ?, ?, ?, NULL)",
+                (key_id, name, salt, api_keys.hash_secret(secret, salt), time.time()),
+            )
+        return key_id, secret
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        rows = self._db.execute("SELECT id, name, created, revoked FROM api_keys ORDER BY created, id")
+        return [ApiKeyRecord(r[0], r[1], float(r[2]), None if r[3] is None else float(r[3])) for r in rows]
+
+    def revoke_api_key(self, key_id: str) -> None:
+        with self._db.transaction():
+            rows = self._db.execute(
+                f"SELECT revoked FROM api_keys WHERE id = ?{self._db.for_update}", (key_id,)
+            )
+            if not rows:
+                raise NotFoundError(
+                    f"no API key with id '{key_id}'; list keys with `taskmill server list-keys`"
+                )
+            if rows[0][0] is None:
+                self._db.execute("UPDATE api_keys SET revoked = ? WHERE id = ?", (time.time(), key_id))
+
+    def find_api_key(self, secret: str) -> ApiKeyRecord | None:
+        key_id = api_keys.key_id_of(secret)
+        if key_id is None:
+            return None
+        rows = self._db.execute(
+            "SELECT id, name, created, revoked, salt, hash FROM api_keys WHERE id = ?", (key_id,)
+        )
+        if not rows or not api_keys.matches(secret, rows[0][4], rows[0][5]):
+            return None
+        r = rows[0]
+        return ApiKeyRecord(r[0], r[1], float(r[2]), None if r[3] is None else float(r[3]))

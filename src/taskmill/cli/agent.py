@@ -1,0 +1,157 @@
+"""``taskmill agent``: serve queues: claim tasks and run each in its own process.
+
+Settings are read here, once (``Settings.from_env()`` and ``--store``), and handed to the agent as
+values; the agent passes the store settings (and ``TASKMILL_API_KEY``) on to task processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from taskmill.agent import DEFAULT_SERVICES, Agent, AgentOptions, default_worker_id
+from taskmill.cli._common import cli_state
+from taskmill.config import Settings
+from taskmill.store.factory import open_store
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class AgentCommand(TyperCommand):
+    """The ``agent`` command: lets ``--services-mode`` go without its number (ClearML's
+    ``--services-mode [N]``), which typer options cannot express."""
+
+    # ``ctx`` is click's Context (see ``_ReportingGroup`` in :mod:`.main` for why it is Any).
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, with_services_default(args))
+
+
+def with_services_default(args: list[str]) -> list[str]:
+    """``args`` with the default N after a bare ``--services-mode``."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--services-mode" and (i + 1 == len(args) or not args[i + 1].isdigit()):
+            out.append(str(DEFAULT_SERVICES))
+    return out
+
+
+def agent(
+    ctx: typer.Context,
+    queue: Annotated[
+        list[str],
+        typer.Option(
+            "--queue", "-q", metavar="QUEUE", help="Queue to serve; repeat for more (first one first)."
+        ),
+    ],
+    services_mode: Annotated[
+        int | None,
+        typer.Option(
+            "--services-mode",
+            metavar="[N]",
+            help=f"Run up to N tasks at once (pipeline controllers); N defaults to {DEFAULT_SERVICES}.",
+        ),
+    ] = None,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit once the queues are empty and nothing runs.")
+    ] = False,
+    max_tasks: Annotated[
+        int | None, typer.Option("--max-tasks", metavar="N", min=1, help="Exit after running N tasks.")
+    ] = None,
+    worker_id: Annotated[
+        str | None, typer.Option("--id", metavar="NAME", help="Agent id (default: <hostname>:<pid>).")
+    ] = None,
+    heartbeat: Annotated[
+        float, typer.Option("--heartbeat", metavar="S", min=0.05, help="Seconds between heartbeats.")
+    ] = 2.0,
+    dead_after: Annotated[
+        float | None,
+        typer.Option(
+            "--dead-after",
+            metavar="S",
+            help="Agents silent this long are dead and their tasks fail (default: 5 heartbeats).",
+        ),
+    ] = None,
+    create_queue: Annotated[
+        bool, typer.Option("--create-queue", help="Create the queues if they do not exist.")
+    ] = False,
+) -> None:
+    """Serve queues: claim tasks and run each in its own process, until stopped.
+
+    Tasks run in this agent's Python environment (forked from a warm worker), from a checkout of
+    their git commit when they record one, and in a cached virtualenv when their packages differ.
+    SIGTERM or Ctrl-C stops the agent: running tasks are aborted (marked stopped) and the agent
+    unregisters.
+
+    Examples:
+
+        taskmill agent --queue default
+
+        taskmill agent --queue services --services-mode
+
+        taskmill agent -q gpu -q default --burst
+    """
+    if services_mode is not None and services_mode < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--services-mode")
+    dead = dead_after if dead_after is not None else 5 * heartbeat
+    if dead <= heartbeat:
+        raise typer.BadParameter(
+            f"must be longer than --heartbeat ({heartbeat} s)", param_hint="--dead-after"
+        )
+    settings = Settings.from_env()
+    override = cli_state(ctx).store_url
+    if override:
+        settings = settings.with_(store_url=override)
+    child_env = settings.to_env()  # store, artifacts and API key: task processes use what the agent uses
+    options = AgentOptions(
+        queues=tuple(dict.fromkeys(queue)),
+        worker_id=worker_id or default_worker_id(),
+        cache_dir=settings.home / "agent",
+        child_env=child_env,
+        services=services_mode or 0,
+        burst=burst,
+        max_tasks=max_tasks,
+        heartbeat=heartbeat,
+        dead_after=dead,
+        create_queues=create_queue,
+        cwd=os.getcwd(),
+    )
+    _log_to_stderr()
+    store = open_store(settings.store_url, settings.api_key or None)
+    try:
+        runner = Agent(store, options)
+        previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            runner.request_stop(signal.Signals(signum).name)
+            for sig, handler in previous.items():  # a second signal acts at once
+                signal.signal(sig, handler)
+
+        for sig in _SIGNALS:
+            signal.signal(sig, on_signal)
+        try:
+            code = runner.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        store.close()
+    raise typer.Exit(code)
+
+
+def _log_to_stderr() -> None:
+    """Agent progress lines on stderr (once per process, also when invoked many times in tests)."""
+    log = logging.getLogger("taskmill.agent")
+    if not any(getattr(h, "_taskmill_agent", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s taskmill agent: %(message)s", "%H:%M:%S"))
+        handler._taskmill_agent = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)

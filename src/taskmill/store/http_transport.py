@@ -1,0 +1,189 @@
+"""HTTP plumbing of the HTTP store: one pooled httpx client, retries, and errors mapped back.
+
+:class:`Transport` sends JSON requests to a ``taskmill server`` API. While the server cannot be
+reached (down, restarting) it retries with a capped exponential backoff for up to ``retry_for``
+seconds, then raises :class:`~taskmill.errors.StoreConnectionError` naming the URL. Which failures
+are retried, and why that is safe:
+
+* the connection could not be made, or the server closed it without answering: the request was
+  not processed (uvicorn only closes idle connections when it stops), so any request is retried;
+* the connection broke after the request was sent: only idempotent requests (GET, PUT, DELETE)
+  are retried, since a POST may have been applied;
+* 503 (the server cannot reach its database): retried, nothing was applied.
+
+Error responses are turned back into the exception the server-side store raised (same class,
+same message, same attributes such as ``task_id``), so callers cannot tell the HTTP store from a
+local one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from taskmill import errors
+from taskmill.errors import StoreConnectionError, StoreError, TaskmillError
+
+logger = logging.getLogger(__name__)
+
+#: Backoff between retries: starts here, doubles, capped at :data:`MAX_DELAY` (so a restarted
+#: server is noticed within about a second).
+FIRST_DELAY = 0.05
+MAX_DELAY = 1.0
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class StoreAuthError(StoreError):
+    """Raised when the server refuses the API key: missing or unknown (401) or revoked (403)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def _rebuild(kind: str, status: int, detail: str, fields: Mapping[str, Any]) -> Exception:
+    """The exception the server reported: the same class when it is one of ours."""
+    cls = getattr(errors, kind, None)
+    if isinstance(cls, type) and issubclass(cls, TaskmillError):
+        exc = cls.__new__(cls)
+        Exception.__init__(exc, detail)  # bypass custom __init__s: keep the server's exact message
+        for key, value in fields.items():
+            setattr(exc, key, tuple(value) if isinstance(value, list) else value)
+        return exc
+    if kind in ("ValueError", "ValidationError") or status in (400, 413, 422):
+        return ValueError(detail)
+    if status == 404:
+        return errors.NotFoundError(detail)
+    if status == 409:
+        return errors.ConflictError(detail)
+    return StoreError(f"server error {status}: {detail}")
+
+
+class Transport:
+    """JSON requests to ``<url>/api/v1`` with retries and error mapping; thread-safe."""
+
+    def __init__(self, url: str, api_key: str | None, *, timeout: float, retry_for: float) -> None:
+        self.url = url
+        self.retry_for = retry_for
+        headers = {"User-Agent": "taskmill-http-store"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self.client = httpx.Client(
+            base_url=url.rstrip("/") + "/api/v1",
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        )
+
+    def close(self) -> None:
+        """Close pooled connections (idempotent)."""
+        self.client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        content: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send a request (retrying as the module docstring says); returns a 2xx response.
+
+        Raises the mapped store exception for an error response, StoreConnectionError when the
+        server stayed unreachable for ``retry_for`` seconds.
+        """
+        deadline = time.monotonic() + self.retry_for
+        delay = FIRST_DELAY
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                response = self.client.request(
+                    method,
+                    path,
+                    json=json,
+                    params=_query(params),
+                    content=content,
+                    headers=headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                why = f"{type(exc).__name__}: {exc}"
+            except httpx.TransportError as exc:
+                if method not in _IDEMPOTENT:
+                    raise StoreConnectionError(
+                        f"taskmill server {self.url}: {method} {path} failed after it was sent "
+                        f"({type(exc).__name__}: {exc}); it may or may not have been applied"
+                    ) from exc
+                why = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code != 503:
+                    return self.checked(response)
+                why = f"503 {_detail(response)}"
+            if time.monotonic() + delay > deadline:
+                raise StoreConnectionError(
+                    f"cannot reach the taskmill server at {self.url} ({method} {path}): {why}; gave up "
+                    f"after {tries} attempts in {self.retry_for:.0f} s. Is `taskmill server` running there, "
+                    "and is TASKMILL_STORE right?"
+                )
+            if tries == 1:
+                logger.warning(
+                    "taskmill server %s unreachable (%s); retrying for up to %.0f s",
+                    self.url,
+                    why,
+                    self.retry_for,
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_DELAY)
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """Like :meth:`request` but the body is streamed (``response.iter_bytes()``); no retries."""
+        try:
+            with self.client.stream(method, path, **kwargs) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self.checked(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise StoreConnectionError(f"taskmill server {self.url}: {type(exc).__name__}: {exc}") from exc
+
+    def checked(self, response: httpx.Response) -> httpx.Response:
+        """``response`` if it is a success; else raise the exception it reports."""
+        if response.status_code < 400:
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        detail = str(body.get("detail") or response.text or response.reason_phrase)
+        if response.status_code in (401, 403):
+            raise StoreAuthError(
+                f"taskmill server {self.url} refused the request: {detail}", response.status_code
+            )
+        fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+        raise _rebuild(str(body.get("error", "")), response.status_code, detail, fields or {})
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("detail", "")) if isinstance(body, dict) else ""
+    except ValueError:
+        return response.text[:200]
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    return {k: v for k, v in params.items() if v is not None and v != []}
