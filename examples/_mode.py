@@ -11,13 +11,17 @@ def run(pipe: Any, argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="run this example pipeline")
     parser.add_argument(
         "--mode",
-        choices=["process", "debug"],
+        choices=["process", "debug", "remote"],
         default="process",
         help="process: each step in its own process (start_locally(run_pipeline_steps_locally=True)); "
-        "debug: steps as plain calls in this process (debug_pipeline())",
+        "debug: steps as plain calls in this process (debug_pipeline()); "
+        "remote: the run goes to the 'services' queue and steps to 'default', for agents (start())",
     )
     args, _ = parser.parse_known_args(argv)
     if args.mode == "debug":
         pipe.debug_pipeline()
+    elif args.mode == "remote":
+        pipe.set_default_execution_queue("default")
+        pipe.start(queue="services")  # exits this process; an agent runs the pipeline
     else:
         pipe.start_locally(run_pipeline_steps_locally=True)

@@ -67,10 +67,12 @@ def controller_version(mode: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["process", "debug"], default="process")
+    parser.add_argument("--mode", choices=["process", "debug", "remote"], default="process")
     mode = parser.parse_args().mode
     if mode == "debug":
         PipelineDecorator.debug_pipeline()
+    elif mode == "remote":  # the run goes to the 'services' queue, its steps to 'default'
+        PipelineDecorator.set_default_execution_queue("default")
     else:
         PipelineDecorator.run_locally()
     print("decorator pipeline result:", decorated())

@@ -61,9 +61,12 @@ def tabular(depths: list[int] | None = None, seed: int = 0) -> Any:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["process", "debug"], default="process")
-    if parser.parse_args().mode == "debug":
+    parser.add_argument("--mode", choices=["process", "debug", "remote"], default="process")
+    mode = parser.parse_args().mode
+    if mode == "debug":
         PipelineDecorator.debug_pipeline()
+    elif mode == "remote":  # the run goes to the 'services' queue, its steps to 'default'
+        PipelineDecorator.set_default_execution_queue("default")
     else:
         PipelineDecorator.run_locally()
     tabular()

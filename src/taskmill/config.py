@@ -34,6 +34,9 @@ class Settings:
     store_url: str
     artifacts_uri: str
     output_uri: str = ""  #: default artifact destination of new tasks ("" = artifacts_uri)
+    #: True when the artifact location was given (environment or config file), not defaulted:
+    #: with a server store, a defaulted location means "use the server's"
+    artifacts_explicit: bool = False
     task_id: str = ""  #: set when this process runs a task for an agent or a local launcher
     resume: bool = False  #: TASKMILL_RESUME=1: continue the attached pipeline run instead of restarting it
     recompute: str = ""  #: TASKMILL_RECOMPUTE: "all" or comma-separated step names to recompute
@@ -60,6 +63,7 @@ class Settings:
             home=home,
             store_url=store,
             artifacts_uri=artifacts,
+            artifacts_explicit=bool(env.get("TASKMILL_ARTIFACTS") or file_cfg.get("artifacts")),
             output_uri=output_uri,
             task_id=env.get("TASKMILL_TASK_ID", ""),
             resume=env.get("TASKMILL_RESUME", "") in ("1", "true", "yes"),
@@ -74,11 +78,9 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """Environment variables that make a child process use the same settings."""
-        env = {
-            "TASKMILL_HOME": str(self.home),
-            "TASKMILL_STORE": self.store_url,
-            "TASKMILL_ARTIFACTS": self.artifacts_uri,
-        }
+        env = {"TASKMILL_HOME": str(self.home), "TASKMILL_STORE": self.store_url}
+        if self.artifacts_explicit:  # else the child derives the same default (or the server's)
+            env["TASKMILL_ARTIFACTS"] = self.artifacts_uri
         if self.output_uri:
             env["TASKMILL_OUTPUT_URI"] = self.output_uri
         if self.api_key:

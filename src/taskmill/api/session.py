@@ -9,6 +9,7 @@ creates "the" task of the process and ``Task.current_task()`` returns it from an
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -46,12 +47,39 @@ class Session:
         if self._artifacts is None:
             with self._lock:
                 if self._artifacts is None:
-                    from taskmill.artifacts.storage import ArtifactStore
-
-                    self._artifacts = ArtifactStore(
-                        default_uri=self.settings.artifacts_uri, cache_dir=str(self.settings.cache_dir)
-                    )
+                    self._artifacts = self._open_artifacts()
         return self._artifacts
+
+    def _open_artifacts(self) -> ArtifactStore:
+        """Where artifacts go: the configured location; with a server store and none configured,
+        the server's location when this machine can reach it, else through the server."""
+        from taskmill.artifacts.storage import ArtifactStore
+
+        settings = self.settings
+        cache = str(settings.cache_dir)
+        if not settings.store_url.startswith(("http://", "https://")):
+            return ArtifactStore(default_uri=settings.artifacts_uri, cache_dir=cache)
+        from taskmill.store.http import HttpTaskStore  # only for server stores: httpx is heavy
+
+        store = self.store
+        if isinstance(store, HttpTaskStore) and (
+            settings.artifacts_uri == "server" or not settings.artifacts_explicit
+        ):
+            from taskmill.api.relay import RelayArtifactStore
+
+            if settings.artifacts_uri == "server":
+                return RelayArtifactStore(store, cache)
+            uri = str(store.server_info().get("artifacts_uri") or "")
+            local = (bool(uri) and "://" not in uri) or uri.startswith("file://")
+            folder = uri[len("file://") :] if uri.startswith("file://") else uri
+            # a local folder of the server's that exists here (same machine or shared mount)
+            reachable = not local or os.path.isdir(folder) or os.path.isdir(os.path.dirname(folder))
+            return (
+                ArtifactStore(default_uri=uri, cache_dir=cache)
+                if reachable
+                else RelayArtifactStore(store, cache)
+            )
+        return ArtifactStore(default_uri=settings.artifacts_uri, cache_dir=cache)
 
     def close(self) -> None:
         """Close the store if it was opened."""

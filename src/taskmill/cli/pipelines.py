@@ -14,6 +14,7 @@ import typer
 from rich.text import Text
 
 from taskmill.api.pipeline import operations as ops
+from taskmill.api.pipeline.run_views import param_updates
 from taskmill.api.session import Session
 from taskmill.cli._common import (
     cli_state,
@@ -226,6 +227,10 @@ def resume(
             "--mode", metavar="MODE", help="Run steps as processes ('process') or in one ('debug')."
         ),
     ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option("--queue", metavar="QUEUE", help="Resume it on an agent serving this queue instead."),
+    ] = None,
 ) -> None:
     """Continue a failed, aborted or interrupted run: its script runs again attached to the run;
     completed steps are kept and the others run. Exits 0 only if the run then completed.
@@ -243,6 +248,12 @@ def resume(
     session = Session(settings)
     try:
         run_id = resolve_task(session.store, run).id
+        if queue:
+            if overrides:
+                session.store.set_params(run_id, param_updates(session.store.get_params(run_id), overrides))
+            queued = ops.enqueue_resume(session.store, run_id, queue)
+            print_note(f"Run {queued.name} ({queued.id}) is queued on '{queue}' to resume")
+            return
 
         def announce(plan: ops.ResumePlan) -> None:
             print_note(f"Resuming {plan.run.name} ({plan.run.id}): {' '.join(plan.command)}  (in {plan.cwd})")
@@ -279,15 +290,22 @@ def new_run(
             "--mode", metavar="MODE", help="Run steps as processes ('process') or in one ('debug')."
         ),
     ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option("--queue", metavar="QUEUE", help="Put the new run on this queue for an agent instead."),
+    ] = None,
 ) -> None:
     """Start a new run of a run's pipeline with changed parameters (ClearML's NEW RUN): the run is
-    cloned, the parameters edited, and its script runs for the new run. Exits 0 if it completed.
+    cloned, the parameters edited, and its script runs here for the new run (exits 0 if it
+    completed), or with --queue the new run goes to that queue for an agent (e.g. services).
 
     Examples:
 
         taskmill pipelines new-run 5607d790 --param n=10
 
         taskmill pipelines new-run 5607d790 --param lr=0.01 --mode debug
+
+        taskmill pipelines new-run 5607d790 --param n=10 --queue services
     """
     overrides = _params(param or [])
     settings = Settings.from_env()
@@ -296,6 +314,10 @@ def new_run(
     session = Session(settings)
     try:
         source = resolve_task(session.store, run).id
+        if queue:
+            queued = ops.enqueue_run(session.store, source, queue, params=overrides)
+            print_note(f"Run {queued.name} ({queued.id}) is queued on '{queue}'")
+            return
 
         def announce(plan: ops.ResumePlan) -> None:
             print_note(f"Starting {plan.run.name} ({plan.run.id}): {' '.join(plan.command)}  (in {plan.cwd})")

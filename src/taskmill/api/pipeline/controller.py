@@ -679,6 +679,9 @@ class PipelineController:
 
     def _final_parameters(self, task: Task, attached: bool) -> dict[str, Any]:
         params = dict(self._params)
+        if attached and self._default_queue is None:  # recorded by the process that queued the run
+            stored_queue = task._store().get_param_dict(task.id).get("pipeline/default_queue")
+            self._default_queue = str(stored_queue) if stored_queue else None
         if attached:
             stored = {p.name: p.value for p in task._store().get_params(task.id) if p.section == "Args"}
             for key, value in stored.items():

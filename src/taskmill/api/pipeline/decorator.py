@@ -271,7 +271,8 @@ class PipelineDecorator(PipelineController):
     ) -> Any:
         assert self._function is not None
         settings = PROCESS.session().settings
-        mode = PROCESS.decorator_mode or settings.pipeline_mode
+        self._default_queue = default_queue or PROCESS.decorator_default_queue
+        mode = settings.pipeline_mode or PROCESS.decorator_mode  # an agent's/CLI's choice wins
         if not mode and (settings.task_id or local):
             # run by an agent or a resume with no mode given, or start_controller_locally /
             # pipeline_execution_queue=None: the controller runs here, steps go to their queues
@@ -280,7 +281,6 @@ class PipelineDecorator(PipelineController):
             return self._enqueue_pipeline(args, kwargs, queue)
         if mode not in ("process", "debug", "queue"):
             raise ExecutionError(f"unknown pipeline mode '{mode}'; use 'process', 'debug' or 'queue'")
-        self._default_queue = default_queue or PROCESS.decorator_default_queue
         sig = inspect.signature(self._function)
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
@@ -304,6 +304,9 @@ class PipelineDecorator(PipelineController):
         attached = bool(resume or (settings.task_id and settings.task_id == task.id))
         if attached:
             params = self._stored_arguments(task, params, sig)
+            if self._default_queue is None:  # recorded by the process that queued this run
+                stored_queue = task._store().get_param_dict(task.id).get("pipeline/default_queue")
+                self._default_queue = str(stored_queue) if stored_queue else None
         self._params = params
         self._record_arguments(task, params, section_of)
         if resume:
@@ -342,7 +345,11 @@ class PipelineDecorator(PipelineController):
         return None
 
     def _stored_arguments(self, task: Task, params: dict[str, Any], sig: inspect.Signature) -> dict[str, Any]:
-        stored = {p.name: p.value for p in task._store().get_params(task.id) if p.section != "properties"}
+        stored = {
+            p.name: p.value
+            for p in task._store().get_params(task.id)
+            if p.section not in ("properties", "pipeline")
+        }
         out = dict(params)
         for key in params:
             if key in stored:
@@ -361,7 +368,10 @@ class PipelineDecorator(PipelineController):
                 Param(section_of.get(k, "Args"), k, to_json_value(v), self._param_meta.get(k, ("", ""))[1])
                 for k, v in params.items()
             ]
-            + [Param("properties", "version", version)],
+            + [
+                Param("properties", "version", version),
+                Param("pipeline", "default_queue", self._default_queue or ""),
+            ],
         )
         store.update_task(
             task.id,

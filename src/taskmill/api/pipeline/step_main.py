@@ -154,12 +154,13 @@ def run_script(task_id: str) -> int:
     except BaseException as exc:  # recorded on the task; the exit code says it failed
         return _fail_script(session, task_id, exc)
     task = Task.current_task()
-    if task is None:  # the script never called Task.init: record the run anyway
+    if task is not None:
+        task.close()
+    elif not session.store.get_task(task_id).status.is_final:
+        # the script never called Task.init (or closed its task already without ending it)
         session.store.set_status(
             task_id, TaskStatus.completed, message=f"script ran in {time.time() - started:.1f}s", force=True
         )
-    else:
-        task.close()
     return 0
 
 
