@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_agent import env_for, new_database, throwaway_postgres  # noqa: E402
+from bench_agent import env_for, new_database, throwaway_postgres
 
 TASKMILL = str(Path(sys.executable).parent / "taskmill")
 
