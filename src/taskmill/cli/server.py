@@ -111,7 +111,7 @@ def server(
         artifact_store = ArtifactStore(settings.artifacts_uri, str(settings.cache_dir))
         app_ = create_app(opened, artifact_store, auth=not no_auth)
         base = f"http://{host}:{port}"
-        typer.echo(f"taskmill server on {base}  (API {base}/api/v1, docs {base}/docs)")
+        typer.echo(f"taskmill server on {base}  (web UI {base}/, API {base}/api/v1, docs {base}/docs)")
         typer.echo(f"  store:     {redact(settings.store_url)}")
         typer.echo(f"  artifacts: {artifact_store.default_uri}")
         if no_auth:
@@ -121,7 +121,7 @@ def server(
             print_note(
                 "No API key exists yet, so no client can connect. Create one with\n"
                 f"  taskmill server create-key --name NAME{store_arg}\n"
-                "and give it to clients as TASKMILL_API_KEY."
+                "and give it to clients as TASKMILL_API_KEY (and to the web UI's sign-in page)."
             )
         typer.echo(f"Clients: TASKMILL_STORE={base} TASKMILL_API_KEY=<key>")
         serve(app_, host=host, port=port)

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+#: columns stored as 32-bit integers (task progress, queue priority)
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
 JsonDict = dict[str, JsonValue]
 

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, JsonValue
 
 from taskmill.core.model import new_id
 from taskmill.core.states import TaskStatus, TaskTypes
-from taskmill.server.model_base import Count, Int64, JsonDict, Model
+from taskmill.server.model_base import Count, Int32, Int64, JsonDict, Model
 
 # -- records ------------------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ class TaskModel(Model):
     script: ScriptModel = ScriptModel()
     runtime: JsonDict = {}
     output_uri: str = ""
-    progress: Int64 = 0
+    progress: Int32 = 0
     queue: str = ""
     worker: str = ""
     cache_key: str = ""
@@ -150,7 +150,7 @@ class QueueEntryModel(Model):
 
     queue: str
     task_id: str
-    priority: Int64
+    priority: Int32
     added: float
 
 
@@ -238,7 +238,7 @@ class TaskUpdate(Model):
     script: ScriptModel | None = None
     runtime: JsonDict | None = None
     output_uri: str | None = None
-    progress: Int64 | None = None
+    progress: Int32 | None = None
     task_type: TaskTypes | None = None
     user: str | None = None
     cache_key: str | None = None
@@ -337,7 +337,7 @@ class EnqueueBody(Model):
     """A task to put in a queue; higher priorities are served first."""
 
     task_id: str
-    priority: Int64 = 0
+    priority: Int32 = 0
 
 
 class ClaimBody(Model):

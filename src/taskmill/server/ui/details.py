@@ -1,0 +1,293 @@
+"""What the step panel, the task page and the compare page show, gathered from the store.
+
+Plain data for templates (no HTML here). Logs are shown from their tail (:data:`LOG_TAIL` lines);
+pages that follow a running task stream the lines after that.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from taskmill.api.pipeline import operations as ops
+from taskmill.api.pipeline.run_views import NodeData, StepView, step_view, task_ref
+from taskmill.core.model import (
+    ArtifactRecord,
+    ConfigObject,
+    LogLine,
+    ModelRecord,
+    Param,
+    PlotRecord,
+    ScalarPoint,
+    TaskRecord,
+)
+from taskmill.errors import NotFoundError
+from taskmill.server.ui.charts import Chart, charts_of
+from taskmill.server.ui.runcache import RunCache
+from taskmill.server.ui.templating import NONE, value_text
+from taskmill.server.ui.views import last_scalars
+from taskmill.store.base import TaskFilter, TaskStore
+from taskmill.types import JSONValue
+
+#: Console lines shown at first (the newest ones); the task page can show everything.
+LOG_TAIL = 1000
+#: Steps compared in detail (parameters, outputs) on the compare page; the rest only by status.
+COMPARE_DETAIL_LIMIT = 400
+
+
+@dataclass
+class LogTail:
+    """The newest console lines, how many there are in all, and the seq to follow from."""
+
+    lines: list[LogLine]
+    total: int
+    after: int
+
+
+@dataclass
+class StepPanel:
+    """The step info panel of the run page."""
+
+    run: TaskRecord
+    view: StepView
+    node: NodeData
+    task: TaskRecord | None
+    explanation: dict[str, JSONValue]
+    params: list[Param]
+    artifacts: list[ArtifactRecord]
+    models: list[ModelRecord]
+    metrics: list[ScalarPoint]
+    log: LogTail
+    code: str
+
+
+@dataclass
+class TaskPage:
+    """The task page: everything recorded on one task."""
+
+    record: TaskRecord
+    parent: TaskRecord | None
+    is_run: bool
+    sections: dict[str, list[Param]]
+    configs: list[ConfigObject]
+    artifacts: list[ArtifactRecord]
+    models: list[ModelRecord]
+    charts: list[Chart]
+    plots: list[PlotRecord]
+    log: LogTail
+    children: list[TaskRecord]
+
+
+def log_tail(store: TaskStore, task_id: str, limit: int = LOG_TAIL) -> LogTail:
+    """The last ``limit`` console lines of a task (all of them with ``limit`` 0)."""
+    lines = store.get_log(task_id)
+    after = lines[-1].seq if lines else 0
+    shown = lines[-limit:] if limit else lines
+    return LogTail(shown, len(lines), after)
+
+
+def explain(store: TaskStore, run: TaskRecord, view: StepView, node: NodeData) -> dict[str, JSONValue]:
+    """Why a step was (or was not) taken from the cache: the same answer as
+    :func:`taskmill.api.pipeline.operations.explain_step`, from an already loaded node."""
+    stored = node.get("cache")
+    cache: dict[str, JSONValue] = dict(stored) if isinstance(stored, dict) else {}
+    if not cache.get("result"):
+        why = {
+            "pending": "it has not launched yet",
+            "queued": "it has not launched yet",
+            "skipped": "it was skipped",
+            "failed": "it failed before its task was created",
+        }.get(view.status, f"it is {view.status}")
+        note = f" ({view.message})" if view.message else ""
+        cache = {"result": "none", "reason": f"no cache decision was recorded: {why}{note}"}
+    out: dict[str, JSONValue] = {
+        "run_id": run.id,
+        "step": view.name,
+        "status": view.status,
+        "cache_enabled": bool(node.get("cache_executed_step")),
+        "cache": cache,
+    }
+    for key in ("source_task", "compared_to"):
+        ref = cache.get(key)
+        if isinstance(ref, str):
+            out[f"{key}_ref"] = task_ref(store, ref)
+    return out
+
+
+def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> StepPanel:
+    """Everything about one step of a run. Raises NotFoundError for an unknown step."""
+    run = ops.get_run(store, run_id)
+    node = next((data for step, data in cache.nodes(run) if step == name), None)
+    if node is None:
+        raise NotFoundError(f"run {run.name} has no step named '{name}'")
+    view = step_view(name, node, time.time())
+    explanation = explain(store, run, view, node)
+    task = None
+    if view.task_id:
+        try:
+            task = store.get_task(view.task_id)
+        except NotFoundError:
+            task = None
+    if task is None:
+        raw = node.get("parameters")
+        params = [Param("step", str(k), v) for k, v in raw.items()] if isinstance(raw, dict) else []
+        return StepPanel(run, view, node, None, explanation, params, [], [], [], LogTail([], 0, 0), "")
+    return StepPanel(
+        run,
+        view,
+        node,
+        task,
+        explanation,
+        store.get_params(task.id),
+        store.get_artifacts(task.id),
+        store.get_models(task.id),
+        last_scalars(store.get_scalars(task.id)),
+        log_tail(store, task.id, 400),
+        task.script.diff if view.kind == "function" else "",
+    )
+
+
+def task_page(store: TaskStore, task_id: str, *, full_log: bool = False) -> TaskPage:
+    """Everything recorded on a task."""
+    record = store.get_task(task_id)
+    parent = None
+    if record.parent:
+        try:
+            parent = store.get_task(record.parent)
+        except NotFoundError:
+            parent = None
+    sections: dict[str, list[Param]] = {}
+    for param in store.get_params(task_id):
+        sections.setdefault(param.section, []).append(param)
+    is_run = "pipeline" in record.system_tags
+    children = store.find_tasks(TaskFilter(parent=task_id, limit=200, order="created")) if not is_run else []
+    return TaskPage(
+        record=record,
+        parent=parent,
+        is_run=is_run,
+        sections=sections,
+        configs=store.get_configs(task_id),
+        artifacts=store.get_artifacts(task_id),
+        models=store.get_models(task_id),
+        charts=charts_of(store.get_scalars(task_id)),
+        plots=store.get_plots(task_id),
+        log=log_tail(store, task_id, 0 if full_log else LOG_TAIL),
+        children=children,
+    )
+
+
+# -- compare --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Side:
+    """One run's side of a compared step."""
+
+    view: StepView
+    node: NodeData
+    params: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, tuple[str, str]] = field(default_factory=dict)  #: name -> (hash, preview)
+    code: str = ""
+
+    @property
+    def cache_key(self) -> str:
+        """The step's cache key ("" if none was computed)."""
+        cache = self.node.get("cache")
+        return str(cache.get("key") or "") if isinstance(cache, dict) else ""
+
+    @property
+    def code_hash(self) -> str:
+        """The hash of the step's code, part of its cache key ("" if unknown)."""
+        cache = self.node.get("cache")
+        parts = cache.get("parts") if isinstance(cache, dict) else None
+        return str(parts.get("code") or "") if isinstance(parts, dict) else ""
+
+
+@dataclass
+class CompareRow:
+    """A step of either run, with what differs between the two."""
+
+    name: str
+    a: Side | None
+    b: Side | None
+    differs: dict[str, bool]
+    code_diff: list[str]
+
+
+@dataclass
+class ComparePage:
+    """Two runs side by side."""
+
+    a: ops.RunDetail
+    b: ops.RunDetail
+    params: list[tuple[str, str, str, bool]]  #: name, value in a, value in b, differs
+    rows: list[CompareRow]
+    detailed: bool
+
+
+def _side(store: TaskStore, view: StepView, node: NodeData, detailed: bool) -> Side:
+    side = Side(view, node)
+    if detailed and view.task_id:
+        try:
+            task = store.get_task(view.task_id)
+        except NotFoundError:
+            return side
+        side.params = {p.key: value_text(p.value) for p in store.get_params(task.id)}
+        side.outputs = {a.name: (a.hash, a.preview) for a in store.get_artifacts(task.id)}
+        side.code = task.script.diff
+    return side
+
+
+def compare_page(store: TaskStore, cache: RunCache, run_a: str, run_b: str) -> ComparePage:
+    """Runs ``run_a`` and ``run_b`` step by step: parameters, code, cache keys, durations, outputs."""
+    a, b = cache.detail(run_a), cache.detail(run_b)
+    detailed = max(len(a.steps), len(b.steps)) <= COMPARE_DETAIL_LIMIT
+    nodes_a, nodes_b = dict(cache.nodes(a.record)), dict(cache.nodes(b.record))
+    steps_a = {s.name: s for s in a.steps}
+    steps_b = {s.name: s for s in b.steps}
+    names = list(steps_a) + [n for n in steps_b if n not in steps_a]
+    rows = []
+    for name in names:
+        sa = _side(store, steps_a[name], nodes_a[name], detailed) if name in steps_a else None
+        sb = _side(store, steps_b[name], nodes_b[name], detailed) if name in steps_b else None
+        differs: dict[str, bool] = {}
+        code_diff: list[str] = []
+        if sa is not None and sb is not None:
+            differs = {
+                "status": sa.view.status != sb.view.status,
+                "params": sa.params != sb.params,
+                "code": sa.code_hash != sb.code_hash or sa.code != sb.code,
+                "cache": sa.cache_key != sb.cache_key,
+                "outputs": {k: v[0] for k, v in sa.outputs.items()}
+                != {k: v[0] for k, v in sb.outputs.items()},
+            }
+            if differs["code"] and (sa.code or sb.code):
+                code_diff = list(
+                    difflib.unified_diff(
+                        sa.code.splitlines(),
+                        sb.code.splitlines(),
+                        a.summary.name,
+                        b.summary.name,
+                        lineterm="",
+                    )
+                )
+        rows.append(CompareRow(name, sa, sb, differs, code_diff))
+    keys = list(a.params) + [k for k in b.params if k not in a.params]
+    params = []
+    for key in keys:
+        va = value_text(a.params[key]) if key in a.params else NONE
+        vb = value_text(b.params[key]) if key in b.params else NONE
+        params.append((key, va, vb, va != vb))
+    return ComparePage(a, b, params, rows, detailed)
+
+
+def plot_table(plot: PlotRecord) -> dict[str, Any] | None:
+    """``{"columns", "rows"}`` of a table plot, or None for other kinds."""
+    data = plot.data
+    if plot.kind == "table" and isinstance(data, dict):
+        columns, rows = data.get("columns"), data.get("rows")
+        if isinstance(columns, list) and isinstance(rows, list):
+            return {"columns": [str(c) for c in columns], "rows": [r for r in rows if isinstance(r, list)]}
+    return None

@@ -1,0 +1,124 @@
+"""The task page, artifact and model downloads, and the UI's live streams (SSE).
+
+Downloads go through the signed-in session (a browser cannot send the API's bearer key on a
+link); local files are streamed directly, remote ones through the server's artifact cache.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from taskmill.artifacts import transfer
+from taskmill.errors import NotFoundError, TaskmillError
+from taskmill.server.ui import details
+from taskmill.server.ui.context import Ui
+from taskmill.server.ui.live import log_events, ping_events, run_events
+
+#: Event kinds that refresh each live region (``/live?region=...``).
+REGIONS: dict[str, frozenset[str]] = {
+    "pipelines": frozenset({"task.created", "task.status"}),
+    "runs": frozenset({"task.created", "task.status", "pipeline.nodes"}),
+    "queues": frozenset({"queue.changed", "worker.changed", "task.status"}),
+}
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _last_id(header: str | None, default: int) -> int:
+    return int(header) if header is not None and header.strip().isdigit() else default
+
+
+def tasks_router(ui: Ui) -> APIRouter:
+    """The task page, download and stream routes of ``ui``."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/tasks/{task_id}")
+    def task(request: Request, task_id: str, log: str = "") -> Response:
+        """Any task: parameters, configuration, artifacts, scalars, console, script."""
+        viewer = ui.guard.require(request)
+        try:
+            data = details.task_page(ui.store, task_id, full_log=log == "all")
+        except (TaskmillError, ValueError) as exc:
+            return ui.error(request, viewer, exc)
+        return ui.page(request, "task.html", viewer, t=data, title=data.record.name)
+
+    @router.get("/tasks/{task_id}/artifacts/{name:path}")
+    def artifact(request: Request, task_id: str, name: str) -> Response:
+        """Download an artifact's stored bytes."""
+        viewer = ui.guard.require(request)
+        try:
+            record = next((a for a in ui.store.get_artifacts(task_id) if a.name == name), None)
+            if record is None:
+                raise NotFoundError(f"task {task_id} has no artifact named '{name}'")
+            if transfer.is_local(record.uri):
+                path = transfer.local_path(record.uri)
+                if not os.path.isfile(path):
+                    raise NotFoundError(f"the bytes of artifact '{name}' are gone from {record.uri}")
+            else:
+                path = ui.artifacts.local_copy(record, extract_archive=False)
+        except (TaskmillError, ValueError) as exc:
+            return ui.error(request, viewer, exc)
+        return FileResponse(
+            path, media_type="application/octet-stream", filename=transfer.basename(record.uri) or name
+        )
+
+    @router.get("/tasks/{task_id}/models/{model_id}")
+    def model(request: Request, task_id: str, model_id: str) -> Response:
+        """Download a model file kept on this server's disk."""
+        viewer = ui.guard.require(request)
+        found = next((m for m in ui.store.get_models(task_id) if m.id == model_id), None)
+        if found is None:
+            return ui.error(request, viewer, NotFoundError(f"task {task_id} has no model {model_id}"))
+        path = transfer.local_path(found.uri) if transfer.is_local(found.uri) else ""
+        if not path or not os.path.isfile(path):
+            return PlainTextResponse(f"model '{found.name}' is at {found.uri}; fetch it from there", 404)
+        return FileResponse(path, media_type="application/octet-stream", filename=os.path.basename(path))
+
+    @router.get("/runs/{run_id}/events")
+    async def run_stream(
+        request: Request,
+        run_id: str,
+        after: int = 0,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """The run page's live stream: changed nodes and the run header."""
+        ui.guard.require(request)
+        start = _last_id(last_event_id, after)
+        return StreamingResponse(
+            run_events(request, ui.feed, ui.store, ui.runs, run_id, start),
+            media_type="text/event-stream",
+            headers=_STREAM_HEADERS,
+        )
+
+    @router.get("/tasks/{task_id}/log/events")
+    async def log_stream(
+        request: Request,
+        task_id: str,
+        after: int = 0,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """A task's console lines after seq ``after``, as they are written."""
+        ui.guard.require(request)
+        await run_in_threadpool(ui.store.get_task, task_id)
+        start = _last_id(last_event_id, after)
+        return StreamingResponse(
+            log_events(request, ui.feed, ui.store, task_id, start),
+            media_type="text/event-stream",
+            headers=_STREAM_HEADERS,
+        )
+
+    @router.get("/live")
+    async def live(request: Request, region: str) -> Response:
+        """Pings for a page region to refresh itself (pipelines, runs, queues)."""
+        ui.guard.require(request)
+        kinds = REGIONS.get(region, frozenset())
+        return StreamingResponse(
+            ping_events(request, ui.feed, kinds), media_type="text/event-stream", headers=_STREAM_HEADERS
+        )
+
+    return router
