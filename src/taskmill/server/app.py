@@ -93,6 +93,7 @@ def create_app(
     install_error_handlers(app)
     #: Called by the runner when shutdown begins, so open event streams end instead of being cut.
     app.state.end_streams = hub.stop
+    app.state.event_hub = hub  # the web UI's live views wait on it too
 
     ops = OperationRouter()
     add_task_routes(ops, store)

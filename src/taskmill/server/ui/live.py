@@ -56,8 +56,6 @@ class Feed:
 
     def _hub(self) -> EventHub | None:
         hub = getattr(self._state, "event_hub", None)
-        if hub is None:  # the server exposes the hub's stop method for its runner; the hub is its owner
-            hub = getattr(getattr(self._state, "end_streams", None), "__self__", None)
         return hub if isinstance(hub, EventHub) else None
 
     def cursor(self) -> int:
