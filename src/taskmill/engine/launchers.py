@@ -34,6 +34,8 @@ class Launcher(ABC):
     in_process: bool = False
     #: True when a launched step may wait (in a queue) before it runs: ``started`` reports that
     reports_start: bool = False
+    #: True when a launched function step starts this instant in this process
+    starts_immediately: bool = False
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare (e.g. start worker processes). Blocking. Idempotent."""
@@ -57,6 +59,8 @@ class InlineLauncher(Launcher):
     """Function steps as calls in this process, on up to ``max_workers`` threads."""
 
     in_process = True
+    #: a launched step starts at once (the scheduler never launches more than max_workers)
+    starts_immediately = True
 
     def __init__(self, execute: Callable[[str, Node], None], store: TaskStore, max_workers: int = 8) -> None:
         self._execute = execute

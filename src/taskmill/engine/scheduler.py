@@ -225,7 +225,7 @@ class PipelineRun:
                 key = self._builder.key(node, "", resolved)
                 if self._cache_hit(node, key):
                     return
-                task_id = self._builder.create(node, resolved, key)
+                task_id = self._builder.create(node, resolved, key, running=self._launcher.starts_immediately)
             else:
                 task_id = self._builder.create(node, resolved)
                 key = self._builder.key(node, task_id, resolved)

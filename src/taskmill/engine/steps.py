@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from taskmill.core.model import ConfigObject, Param, ScriptInfo, TaskRecord, new_id, split_key
 from taskmill.core.refs import resolve
-from taskmill.core.states import TaskTypes
+from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.engine.backend import Backend
 from taskmill.engine.cache import CacheKey, make_key, script_code
 from taskmill.engine.function_io import KWARGS, KWARGS_ARTIFACTS, decode_markers, encode_inputs, map_inputs
@@ -92,13 +93,17 @@ class StepBuilder:
 
     # -- creating the task ---------------------------------------------------------------------
 
-    def create(self, node: Node, resolved: Resolved, key: CacheKey | None = None) -> str:
+    def create(
+        self, node: Node, resolved: Resolved, key: CacheKey | None = None, *, running: bool = False
+    ) -> str:
         """Create the step's task (status created) with everything recorded; returns its id.
 
         A function step's cache ``key`` (known before its task exists) is recorded with it.
+        ``running``: the step starts this instant in this process (in-process launcher), so its
+        task is created already ``in_progress`` (one write fewer per step).
         """
         if node.spec.kind == "function":
-            return self._create_function_task(node, resolved, key)
+            return self._create_function_task(node, resolved, key, running)
         return self._create_cloned_task(node, resolved)
 
     def _tags(self, node: Node, base: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -107,7 +112,9 @@ class StepBuilder:
             tags.append(f"pipe: {self._ctx.run_id}")
         return tuple(tags)
 
-    def _create_function_task(self, node: Node, resolved: Resolved, key: CacheKey | None) -> str:
+    def _create_function_task(
+        self, node: Node, resolved: Resolved, key: CacheKey | None, running: bool = False
+    ) -> str:
         spec = node.spec
         store = self._b.store
         record = TaskRecord(
@@ -131,6 +138,15 @@ class StepBuilder:
             output_uri=spec.output_uri or self._ctx.output_uri or "",
             cache_key=key.key if key is not None else "",
         )
+        if running:
+            now = time.time()
+            record = replace(
+                record,
+                status=TaskStatus.in_progress,
+                status_message="running in-process",
+                worker="inline",
+                started=now,
+            )
         params = [
             Param(KWARGS, k, _jsonable(v, spec.name, k), type(v).__name__) for k, v in resolved.kwargs.items()
         ]

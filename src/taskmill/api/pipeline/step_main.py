@@ -62,7 +62,11 @@ def execute_in_process(
     """Run a function step as a plain call on this thread, fully tracked. Never raises for the
     step's own errors: they end the task failed (with the traceback in its log)."""
     store = backend.store
-    record = store.set_status(task_id, TaskStatus.in_progress, message="running in-process", worker="inline")
+    record = store.get_task(task_id)
+    if record.status != TaskStatus.in_progress:  # created as running by the in-process launcher
+        record = store.set_status(
+            task_id, TaskStatus.in_progress, message="running in-process", worker="inline"
+        )
     task = Task(record, session)
     reporter = Reporter(store, task_id, interval=0.2)
     task._rep = reporter  # the step's logger and console share one reporter
