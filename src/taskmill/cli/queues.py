@@ -15,6 +15,7 @@ from taskmill.cli._common import (
     print_json,
     print_note,
     relative_time,
+    resolve_task,
     short_id,
     stdout_console,
 )
@@ -143,3 +144,90 @@ def delete_queue(
             # The store's message speaks of "force" generically; name the CLI option.
             raise ConflictError(f"{exc}: `taskmill queues delete {name} --force`") from exc
     typer.echo(f"Deleted queue '{name}'.")
+
+
+@app.command("show")
+def show_queue(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the queue.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The tasks waiting in a queue, in the order agents will take them (priority, then arrival).
+
+    Example:
+
+        taskmill queues show default
+    """
+    with opened_store(ctx) as store:
+        entries = store.queue_entries(name)
+        tasks = {t.id: t for t in store.find_tasks(TaskFilter(ids=tuple(e.task_id for e in entries)))}
+    if as_json:
+        print_json(
+            [
+                {
+                    "position": i + 1,
+                    "task_id": e.task_id,
+                    "priority": e.priority,
+                    "added": e.added,
+                    "name": tasks[e.task_id].name if e.task_id in tasks else "",
+                }
+                for i, e in enumerate(entries)
+            ]
+        )
+        return
+    if not entries:
+        print_note(f"Queue '{name}' is empty.")
+        return
+    table = new_table()
+    for column in ("Position", "Task", "Name", "Project", "Priority", "Waiting since"):
+        table.add_column(column)
+    for i, e in enumerate(entries):
+        task = tasks.get(e.task_id)
+        table.add_row(
+            str(i + 1),
+            short_id(e.task_id),
+            task.name if task else "-",
+            task.project if task else "-",
+            str(e.priority),
+            relative_time(e.added),
+        )
+    stdout_console().print(table)
+
+
+@app.command("enqueue")
+def enqueue_task(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Argument(help="Task id (or a unique prefix).")],
+    queue: Annotated[str, typer.Option("--queue", "-q", help="Queue to put it in.")] = "default",
+    priority: Annotated[int, typer.Option("--priority", help="Higher runs first (default 0).")] = 0,
+) -> None:
+    """Put a draft (or failed/aborted) task in a queue for an agent.
+
+    Examples:
+
+        taskmill queues enqueue 5607d790 --queue gpu
+
+        taskmill queues enqueue 5607d790 --queue gpu --priority 10
+    """
+    with opened_store(ctx) as store:
+        record = resolve_task(store, task)
+        store.enqueue(record.id, queue, priority=priority)
+        position = [e.task_id for e in store.queue_entries(queue)].index(record.id) + 1
+    typer.echo(f"Queued {record.name} ({short_id(record.id)}) on '{queue}' at position {position}.")
+
+
+@app.command("dequeue")
+def dequeue_task(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Argument(help="Task id (or a unique prefix).")],
+) -> None:
+    """Take a queued task out of its queue (it goes back to draft).
+
+    Example:
+
+        taskmill queues dequeue 5607d790
+    """
+    with opened_store(ctx) as store:
+        record = resolve_task(store, task)
+        store.dequeue(record.id)
+    typer.echo(f"Dequeued {record.name} ({short_id(record.id)}).")

@@ -19,7 +19,7 @@ from taskmill.core.model import Param
 from taskmill.core.states import TaskStatus
 from taskmill.engine.backend import Backend
 from taskmill.engine.resolve import ArtifactInput
-from taskmill.errors import ExecutionError
+from taskmill.errors import ConflictError, ExecutionError
 
 #: How an input read from another task is written inside a container argument
 #: (``{"__taskmill_input__": "<task_id>.<name>"}``); tuples are kept as tuples the same way.
@@ -173,5 +173,10 @@ def store_outputs(
             store.set_params(task_id, basic)
         for record in records:
             store.put_artifact(record)
-        if complete and not store.get_task(task_id).status.is_final:  # an abort may have ended it
-            store.set_status(task_id, TaskStatus.completed, message="completed")
+        if complete:
+            try:  # compare-and-set: an abort may have ended the task meanwhile, and then it stays so
+                store.set_status(
+                    task_id, TaskStatus.completed, message="completed", expected=(TaskStatus.in_progress,)
+                )
+            except ConflictError:
+                pass
