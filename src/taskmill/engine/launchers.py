@@ -194,6 +194,14 @@ class QueueLauncher(Launcher):
             self._done[task_id] = done
             if started is not None:
                 self._started[task_id] = started
+        if node.spec.draft:
+            # ClearML's draft steps: the task waits as a draft until someone edits and enqueues it
+            # (`taskmill queues enqueue <task>` or the UI); an agent then runs it as usual.
+            self._warn(
+                f"step '{node.name}' is a draft: enqueue task {task_id} to run it "
+                f"(`taskmill queues enqueue {task_id} --queue {queue}`)"
+            )
+            return
         self._store.enqueue(task_id, queue)
         if queue not in self._warned and not any(queue in w.queues for w in self._store.list_workers()):
             self._warned.add(queue)
