@@ -95,6 +95,11 @@ class StoreUnreadableError(StoreError):
     """Raised when a store location exists but is not a taskmill store (never silently recreated)."""
 
 
+class InvalidValueError(StoreError, ValueError):
+    """Raised when the database refuses a value (too long for its column, out of range); nothing
+    was written. Also a ``ValueError``: the caller passed something the store cannot hold."""
+
+
 class StoreConnectionError(StoreError):
     """Raised when the store cannot be reached (server down, bad URL)."""
 

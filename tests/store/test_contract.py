@@ -476,3 +476,13 @@ def test_api_keys_create_check_revoke(store: TaskStore) -> None:
     assert found is not None and found.id == key_id and found.is_revoked
     with pytest.raises(NotFoundError, match="0123456789abcdef"):
         store.revoke_api_key("0123456789abcdef")
+
+
+def test_values_the_database_cannot_hold_are_value_errors(store: TaskStore) -> None:
+    # PostgreSQL refuses an over-long id (SQLite stores it): either way no bare StoreError (a 500)
+    long_id = "x" * 100
+    try:
+        store.put_nodes(long_id, [("a", {"status": "pending"})])
+    except ValueError as exc:
+        assert "too long" in str(exc) or "value" in str(exc).lower()
+    make(store)  # the store still works afterwards (the failed transaction was rolled back)

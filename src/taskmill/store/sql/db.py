@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskmill.errors import StoreConnectionError, StoreError, StoreUnreadableError
+from taskmill.errors import InvalidValueError, StoreConnectionError, StoreError, StoreUnreadableError
 
 Row = tuple[Any, ...]
 
@@ -153,7 +153,11 @@ class Database:
         return sql
 
     def _wrap(self, exc: Exception, sql: str) -> StoreError:
-        return StoreError(f"store {self.url.url}: {type(exc).__name__}: {exc} (in: {sql.strip()[:120]})")
+        text = f"store {self.url.url}: {type(exc).__name__}: {exc} (in: {sql.strip()[:120]})"
+        # SQLSTATE class 22 (data exception: too long, out of range) means a bad value, not a bug
+        if str(getattr(exc, "sqlstate", "") or "").startswith("22") or isinstance(exc, sqlite3.DataError):
+            return InvalidValueError(text)
+        return StoreError(text)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return all rows it produced (empty for writes without RETURNING)."""
