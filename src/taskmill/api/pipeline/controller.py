@@ -36,6 +36,7 @@ from taskmill.api.pipeline import functions as fx
 from taskmill.api.pipeline.definition import (
     check_parameter_keys,
     definition_hash,
+    function_step,
     merge_parents,
     resolve_retry,
     verify_pipeline,
@@ -318,40 +319,34 @@ class PipelineController:
         kwargs = fx.bind_arguments(name, function, dict(function_kwargs or {}), self._signature_of(function))
         literal = {k: v for k, v in kwargs.items() if isinstance(v, str) or fx.is_jsonable(v)}
         objects = {k: v for k, v in kwargs.items() if k not in literal}
-        inner = fx.unwrap(function)
-        spec = StepSpec(
+        spec, hooks = function_step(
             name=name,
-            kind="function",
-            parents=merge_parents(parents, literal, None, None, execution_queue, recursive=False),
-            queue=execution_queue,
-            time_limit=time_limit,
-            behaviour=ContinueBehaviour.resolve(continue_on_fail, continue_behaviour),
-            cache=cache_executed_step,
-            retries=retry_on_failure if isinstance(retry_on_failure, int) else None,
-            monitor_metrics=normalise_metric_pairs(monitor_metrics),
-            monitor_artifacts=normalise_monitor_pairs(monitor_artifacts),
-            monitor_models=normalise_monitor_pairs(monitor_models),
-            stage=stage,
-            task_type=str(TaskTypes(task_type or TaskTypes.data_processing)),
-            tags=(tags,) if isinstance(tags, str) else tuple(tags or ()),
-            output_uri=self._uri(output_uri),
-            draft=draft,
-            function_name=getattr(inner, "__name__", name),
-            function_module=getattr(inner, "__module__", ""),
-            function_source=self._source_of(function, helper_functions or ()),
-            function_kwargs=literal,
-            function_return=returns,
-            packages=(packages,) if isinstance(packages, str) else tuple(packages or ()),
-            project_name=project_name,
-            task_name=task_name,
-        )
-        hooks = StepHooks(
             function=function,
+            source=self._source_of(function, helper_functions or ()),
+            kwargs=literal,
+            returns=returns,
+            parents=merge_parents(parents, literal, None, None, execution_queue, recursive=False),
+            output_uri=self._uri(output_uri),
+            execution_queue=execution_queue,
+            time_limit=time_limit,
+            continue_on_fail=continue_on_fail,
+            continue_behaviour=continue_behaviour,
+            cache=cache_executed_step,
+            retry_on_failure=retry_on_failure,
+            monitor_metrics=monitor_metrics,
+            monitor_artifacts=monitor_artifacts,
+            monitor_models=monitor_models,
+            stage=stage,
+            task_type=task_type,
+            tags=tags,
+            draft=draft,
+            packages=packages,
             pre_execute_callback=pre_execute_callback,
             post_execute_callback=post_execute_callback,
             status_change_callback=status_change_callback,
-            retry_on_failure=retry_on_failure if callable(retry_on_failure) else None,
             object_kwargs=objects,
+            project_name=project_name,
+            task_name=task_name,
         )
         return self._add_node(spec, hooks)
 

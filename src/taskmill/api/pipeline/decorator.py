@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 from taskmill.api.params import cast_like, to_json_value
 from taskmill.api.pipeline import functions as fx
 from taskmill.api.pipeline.controller import PipelineController, _resume_requested, say
+from taskmill.api.pipeline.definition import function_step
 from taskmill.api.pipeline.lazy import LazyValue, find_lazy, raise_failed
 from taskmill.api.pipeline.progress import ProgressView
 from taskmill.api.pipeline.runs import interrupt_unfinished
@@ -32,8 +33,7 @@ from taskmill.api.pipeline.step_main import backend_for
 from taskmill.api.session import PROCESS
 from taskmill.api.task import Task
 from taskmill.core.model import Param
-from taskmill.core.pipeline import ContinueBehaviour, NodeStatus, StepSpec, normalise_metric_pairs
-from taskmill.core.pipeline import normalise_monitor_pairs as pairs
+from taskmill.core.pipeline import NodeStatus, StepSpec
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.engine.function_io import INPUT_MARKER, TUPLE_MARKER, load_input
 from taskmill.engine.nodes import Job, Node, StepHooks
@@ -120,36 +120,31 @@ class PipelineDecorator(PipelineController):
 
         def wrap(function: Callable[..., Any]) -> Component:
             returns = (return_values,) if isinstance(return_values, str) else tuple(return_values or ())
-            inner = fx.unwrap(function)
-            spec = StepSpec(
-                name=name or inner.__name__,
-                kind="function",
-                parents=tuple(parents or ()),
-                queue=execution_queue,
-                time_limit=time_limit,
-                behaviour=ContinueBehaviour.resolve(continue_on_fail, continue_behaviour),
-                cache=cache,
-                retries=retry_on_failure if isinstance(retry_on_failure, int) else None,
-                monitor_metrics=normalise_metric_pairs(monitor_metrics),
-                monitor_artifacts=pairs(monitor_artifacts),
-                monitor_models=pairs(monitor_models),
-                stage=stage,
-                task_type=str(TaskTypes(task_type or TaskTypes.data_processing)),
-                tags=(tags,) if isinstance(tags, str) else tuple(tags or ()),
-                output_uri=None if output_uri in (None, False, True) else str(output_uri),
-                draft=draft,
-                function_name=inner.__name__,
-                function_module=inner.__module__,
-                function_source=fx.function_source(function, helper_functions or ()),
-                function_return=returns,
-                packages=(packages,) if isinstance(packages, str) else tuple(packages or ()),
-            )
-            hooks = StepHooks(
+            spec, hooks = function_step(
+                name=name or fx.unwrap(function).__name__,
                 function=function,
+                source=fx.function_source(function, helper_functions or ()),
+                kwargs={},
+                returns=returns,
+                parents=tuple(parents or ()),
+                output_uri=None if output_uri in (None, False, True) else str(output_uri),
+                execution_queue=execution_queue,
+                time_limit=time_limit,
+                continue_on_fail=continue_on_fail,
+                continue_behaviour=continue_behaviour,
+                cache=cache,
+                retry_on_failure=retry_on_failure,
+                monitor_metrics=monitor_metrics,
+                monitor_artifacts=monitor_artifacts,
+                monitor_models=monitor_models,
+                stage=stage,
+                task_type=task_type,
+                tags=tags,
+                draft=draft,
+                packages=packages,
                 pre_execute_callback=pre_execute_callback,
                 post_execute_callback=post_execute_callback,
                 status_change_callback=status_change_callback,
-                retry_on_failure=retry_on_failure if callable(retry_on_failure) else None,
             )
             return Component(function, spec, hooks)
 

@@ -8,9 +8,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from taskmill.api.pipeline import functions as fx
 from taskmill.core.dag import DagBuilder
+from taskmill.core.pipeline import (
+    ContinueBehaviour,
+    StepSpec,
+    normalise_metric_pairs,
+    normalise_monitor_pairs,
+)
 from taskmill.core.refs import RefContext, RefScope, check_refs, referenced_steps
-from taskmill.engine.nodes import Node
+from taskmill.core.states import TaskTypes
+from taskmill.engine.nodes import Node, StepHooks
 from taskmill.errors import SpecError, TaskmillError, TaskNotFoundError
 from taskmill.store.base import TaskFilter, TaskStore
 
@@ -127,3 +135,74 @@ def resolve_retry(
     if step_int is not None:
         return step_int
     return default
+
+
+def function_step(
+    *,
+    name: str,
+    function: Callable[..., Any],
+    source: str,
+    kwargs: Mapping[str, Any],
+    returns: tuple[str, ...],
+    parents: tuple[str, ...],
+    output_uri: str | None,
+    execution_queue: str | None,
+    time_limit: float | None,
+    continue_on_fail: bool,
+    continue_behaviour: Mapping[str, bool] | None,
+    cache: bool,
+    retry_on_failure: int | Callable[..., bool] | None,
+    monitor_metrics: Sequence[Any] | None,
+    monitor_artifacts: Sequence[Any] | None,
+    monitor_models: Sequence[Any] | None,
+    stage: str | None,
+    task_type: str | TaskTypes | None,
+    tags: str | Sequence[str] | None,
+    draft: bool,
+    packages: str | Sequence[str] | None,
+    pre_execute_callback: Callable[..., Any] | None,
+    post_execute_callback: Callable[..., Any] | None,
+    status_change_callback: Callable[..., Any] | None,
+    object_kwargs: Mapping[str, Any] | None = None,
+    project_name: str | None = None,
+    task_name: str | None = None,
+) -> tuple[StepSpec, StepHooks]:
+    """The spec and hooks of a function step: one builder for ``add_function_step`` and
+    ``@PipelineDecorator.component`` (arguments as in ClearML; ``parents`` and ``output_uri``
+    already resolved by the caller)."""
+    inner = fx.unwrap(function)
+    spec = StepSpec(
+        name=name,
+        kind="function",
+        parents=parents,
+        queue=execution_queue,
+        time_limit=time_limit,
+        behaviour=ContinueBehaviour.resolve(continue_on_fail, continue_behaviour),
+        cache=cache,
+        retries=retry_on_failure if isinstance(retry_on_failure, int) else None,
+        monitor_metrics=normalise_metric_pairs(monitor_metrics),
+        monitor_artifacts=normalise_monitor_pairs(monitor_artifacts),
+        monitor_models=normalise_monitor_pairs(monitor_models),
+        stage=stage,
+        task_type=str(TaskTypes(task_type or TaskTypes.data_processing)),
+        tags=(tags,) if isinstance(tags, str) else tuple(tags or ()),
+        output_uri=output_uri,
+        draft=draft,
+        function_name=getattr(inner, "__name__", name),
+        function_module=getattr(inner, "__module__", ""),
+        function_source=source,
+        function_kwargs=dict(kwargs),
+        function_return=returns,
+        packages=(packages,) if isinstance(packages, str) else tuple(packages or ()),
+        project_name=project_name,
+        task_name=task_name,
+    )
+    hooks = StepHooks(
+        function=function,
+        pre_execute_callback=pre_execute_callback,
+        post_execute_callback=post_execute_callback,
+        status_change_callback=status_change_callback,
+        retry_on_failure=retry_on_failure if callable(retry_on_failure) else None,
+        object_kwargs=dict(object_kwargs or {}),
+    )
+    return spec, hooks
