@@ -395,21 +395,33 @@ class PipelineController:
         self._check_step_queues(store)
         task = self._controller_task()
         self._record_definition(task, self._params)
+        self._hand_over(task, queue)
+
+    @staticmethod
+    def _hand_over(task: Task, queue: str | None) -> None:
+        """Put the recorded run on ``queue`` for an agent, say so (and whether an agent serves it),
+        and exit this process (ClearML's ``execute_remotely``). ``None`` leaves a draft run."""
+        store = task._store()
         if queue is not None:
             if queue == "services":
                 store.create_queue(queue)  # the controllers' queue exists out of the box (ClearML's too)
-            agents = [w for w in store.list_workers() if queue in w.queues]
             say(
                 f"Pipeline run {task.id} ({task.name}) goes to queue '{queue}'; "
                 f"follow it with `taskmill pipelines show {task.id}`"
             )
-            if not agents:
+            if not any(queue in w.queues for w in store.list_workers()):
                 say(
                     f"note: no agent serves queue '{queue}' yet; start one with "
                     f"`taskmill agent --queue {queue} --services-mode`",
                     error=True,
                 )
         task.execute_remotely(queue_name=queue, exit_process=True)
+
+    def _adopt_stored_queue(self, task: Task) -> None:
+        """Under an agent: the default step queue recorded by the process that queued the run."""
+        if self._default_queue is None:
+            stored = task._store().get_param_dict(task.id).get("pipeline/default_queue")
+            self._default_queue = str(stored) if stored else None
 
     def _check_step_queues(self, store: Any) -> None:
         known = {q.name for q in store.list_queues()}
@@ -674,10 +686,8 @@ class PipelineController:
 
     def _final_parameters(self, task: Task, attached: bool) -> dict[str, Any]:
         params = dict(self._params)
-        if attached and self._default_queue is None:  # recorded by the process that queued the run
-            stored_queue = task._store().get_param_dict(task.id).get("pipeline/default_queue")
-            self._default_queue = str(stored_queue) if stored_queue else None
         if attached:
+            self._adopt_stored_queue(task)
             stored = {p.name: p.value for p in task._store().get_params(task.id) if p.section == "Args"}
             for key, value in stored.items():
                 params[key] = cast_like(value, self._params.get(key)) if key in self._params else value

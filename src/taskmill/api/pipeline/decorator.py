@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from taskmill.api.params import cast_like, to_json_value
 from taskmill.api.pipeline import functions as fx
-from taskmill.api.pipeline.controller import PipelineController, _resume_requested, say
+from taskmill.api.pipeline.controller import PipelineController, _resume_requested
 from taskmill.api.pipeline.definition import function_step
 from taskmill.api.pipeline.lazy import LazyValue, find_lazy, raise_failed
 from taskmill.api.pipeline.progress import ProgressView
@@ -299,9 +299,7 @@ class PipelineDecorator(PipelineController):
         attached = bool(resume or (settings.task_id and settings.task_id == task.id))
         if attached:
             params = self._stored_arguments(task, params, sig)
-            if self._default_queue is None:  # recorded by the process that queued this run
-                stored_queue = task._store().get_param_dict(task.id).get("pipeline/default_queue")
-                self._default_queue = str(stored_queue) if stored_queue else None
+            self._adopt_stored_queue(task)
         self._params = params
         self._record_arguments(task, params, section_of)
         if resume:
@@ -322,21 +320,7 @@ class PipelineDecorator(PipelineController):
         bound.apply_defaults()
         task = self._controller_task()
         self._record_arguments(task, dict(bound.arguments), {})
-        store = task._store()
-        if queue == "services":
-            store.create_queue(queue)
-        if queue is not None:
-            say(
-                f"Pipeline run {task.id} ({task.name}) goes to queue '{queue}'; "
-                f"follow it with `taskmill pipelines show {task.id}`"
-            )
-            if not any(queue in w.queues for w in store.list_workers()):
-                say(
-                    f"note: no agent serves queue '{queue}' yet; start one with "
-                    f"`taskmill agent --queue {queue} --services-mode`",
-                    error=True,
-                )
-        task.execute_remotely(queue_name=queue, exit_process=True)
+        self._hand_over(task, queue)
         return None
 
     def _stored_arguments(self, task: Task, params: dict[str, Any], sig: inspect.Signature) -> dict[str, Any]:
