@@ -60,17 +60,21 @@ def cli_state(ctx: typer.Context) -> CliState:
     return ctx.obj if isinstance(ctx.obj, CliState) else CliState()
 
 
-@contextmanager
-def opened_store(ctx: typer.Context) -> Iterator[TaskStore]:
-    """Open the store this invocation points at and close it when the command ends.
+def cli_settings(ctx: typer.Context) -> Settings:
+    """Settings of this invocation: the environment and config file, with ``--store`` applied.
 
-    Settings are read here rather than in the root callback so that ``--help`` works even when
-    the environment or config file is broken.
+    Read per command rather than in the root callback so that ``--help`` works even when the
+    environment or config file is broken.
     """
     settings = Settings.from_env()
     override = cli_state(ctx).store_url
-    if override:
-        settings = settings.with_(store_url=override)
+    return settings.with_(store_url=override) if override else settings
+
+
+@contextmanager
+def opened_store(ctx: typer.Context) -> Iterator[TaskStore]:
+    """Open the store this invocation points at and close it when the command ends."""
+    settings = cli_settings(ctx)
     store = open_store(settings.store_url, settings.api_key or None, retry_for=5)
     try:
         yield store

@@ -17,8 +17,7 @@ import typer
 from typer.core import TyperCommand
 
 from taskmill.agent import DEFAULT_SERVICES, Agent, AgentOptions, default_worker_id
-from taskmill.cli._common import cli_state
-from taskmill.config import Settings
+from taskmill.cli._common import cli_settings
 from taskmill.store.factory import open_store
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -105,10 +104,7 @@ def agent(
         raise typer.BadParameter(
             f"must be longer than --heartbeat ({heartbeat} s)", param_hint="--dead-after"
         )
-    settings = Settings.from_env()
-    override = cli_state(ctx).store_url
-    if override:
-        settings = settings.with_(store_url=override)
+    settings = cli_settings(ctx)
     child_env = settings.to_env()  # store, artifacts and API key: task processes use what the agent uses
     options = AgentOptions(
         queues=tuple(dict.fromkeys(queue)),

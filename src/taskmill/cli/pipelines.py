@@ -17,7 +17,7 @@ from taskmill.api.pipeline import operations as ops
 from taskmill.api.pipeline.run_views import param_updates
 from taskmill.api.session import Session
 from taskmill.cli._common import (
-    cli_state,
+    cli_settings,
     format_duration,
     format_time,
     new_table,
@@ -38,7 +38,6 @@ from taskmill.cli._pipeline_render import (
     steps_table,
     steps_tree,
 )
-from taskmill.config import Settings
 from taskmill.core.states import TaskStatus
 
 app = typer.Typer(help="List, inspect, resume and abort pipeline runs.", no_args_is_help=True)
@@ -242,10 +241,7 @@ def resume(
         taskmill pipelines resume 5607d790 --param lr=0.01 --recompute train --mode process
     """
     overrides = _params(param or [])
-    settings = Settings.from_env()
-    if cli_state(ctx).store_url:
-        settings = settings.with_(store_url=cli_state(ctx).store_url)
-    session = Session(settings)
+    session = Session(cli_settings(ctx))
     try:
         run_id = resolve_task(session.store, run).id
         if queue:
@@ -308,10 +304,7 @@ def new_run(
         taskmill pipelines new-run 5607d790 --param n=10 --queue services
     """
     overrides = _params(param or [])
-    settings = Settings.from_env()
-    if cli_state(ctx).store_url:
-        settings = settings.with_(store_url=cli_state(ctx).store_url)
-    session = Session(settings)
+    session = Session(cli_settings(ctx))
     try:
         source = resolve_task(session.store, run).id
         if queue:
