@@ -170,7 +170,11 @@ def explain_step(store: TaskStore, run_id: str, step: str) -> dict[str, JSONValu
     if step not in nodes:
         raise NotFoundError(f"run {run.name} ({run.id}) has no step '{step}'; its steps: {', '.join(nodes)}")
     node = nodes[step]
-    view = step_view(step, node, time.time())
+    return explain_node(store, run, step_view(step, node, time.time()), node)
+
+
+def explain_node(store: TaskStore, run: TaskRecord, view: StepView, node: NodeData) -> dict[str, JSONValue]:
+    """:func:`explain_step` for a node already loaded (the web UI holds a run's nodes)."""
     stored = node.get("cache")
     cache: dict[str, JSONValue] = dict(stored) if isinstance(stored, dict) else {}
     if not cache.get("result"):
@@ -185,7 +189,7 @@ def explain_step(store: TaskStore, run_id: str, step: str) -> dict[str, JSONValu
     out: dict[str, JSONValue] = {
         "run_id": run.id,
         "run_name": run.name,
-        "step": step,
+        "step": view.name,
         "status": view.status,
         "task_id": view.task_id,
         "attempts": list(view.attempts),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskmill.api.pipeline import operations as ops
-from taskmill.api.pipeline.run_views import NodeData, StepView, step_view, task_ref
+from taskmill.api.pipeline.run_views import NodeData, StepView, step_view
 from taskmill.core.model import (
     ArtifactRecord,
     ConfigObject,
@@ -88,34 +88,6 @@ def log_tail(store: TaskStore, task_id: str, limit: int = LOG_TAIL) -> LogTail:
     return LogTail(shown, len(lines), after)
 
 
-def explain(store: TaskStore, run: TaskRecord, view: StepView, node: NodeData) -> dict[str, JSONValue]:
-    """Why a step was (or was not) taken from the cache: the same answer as
-    :func:`taskmill.api.pipeline.operations.explain_step`, from an already loaded node."""
-    stored = node.get("cache")
-    cache: dict[str, JSONValue] = dict(stored) if isinstance(stored, dict) else {}
-    if not cache.get("result"):
-        why = {
-            "pending": "it has not launched yet",
-            "queued": "it has not launched yet",
-            "skipped": "it was skipped",
-            "failed": "it failed before its task was created",
-        }.get(view.status, f"it is {view.status}")
-        note = f" ({view.message})" if view.message else ""
-        cache = {"result": "none", "reason": f"no cache decision was recorded: {why}{note}"}
-    out: dict[str, JSONValue] = {
-        "run_id": run.id,
-        "step": view.name,
-        "status": view.status,
-        "cache_enabled": bool(node.get("cache_executed_step")),
-        "cache": cache,
-    }
-    for key in ("source_task", "compared_to"):
-        ref = cache.get(key)
-        if isinstance(ref, str):
-            out[f"{key}_ref"] = task_ref(store, ref)
-    return out
-
-
 def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> StepPanel:
     """Everything about one step of a run. Raises NotFoundError for an unknown step."""
     run = ops.get_run(store, run_id)
@@ -123,7 +95,7 @@ def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> Ste
     if node is None:
         raise NotFoundError(f"run {run.name} has no step named '{name}'")
     view = step_view(name, node, time.time())
-    explanation = explain(store, run, view, node)
+    explanation = ops.explain_node(store, run, view, node)
     task = None
     if view.task_id:
         try:
