@@ -288,3 +288,47 @@ def test_resume_with_recompute_reruns_named_steps_and_descendants(tm_home: Path,
     assert dag["a"].job_id == old["a"]  # kept
     assert dag["b"].job_id != old["b"] and dag["b"].status.value == "completed"  # recomputed
     assert again.is_successful()
+
+
+def test_task_steps_run_in_a_clone_whose_origin_is_a_local_bare_repo(
+    tm_home: Path, tmp_path: Path, store: TaskStore
+) -> None:
+    """`git clone /srv/repo.git work`: the recorded repository is a local folder with no files in it.
+
+    Steps and resume must run the scripts from the clone the task was recorded in, not from that folder.
+    """
+    git = ["git", "-c", "user.email=t@e", "-c", "user.name=t"]
+    seed = tmp_path / "seed"
+    write(seed / "jobs" / "step1.py", STEP_SCRIPT.format(name="step1"))
+    write(
+        seed / "jobs" / "pipe.py",
+        """
+        from taskmill import PipelineController
+        pipe = PipelineController(name="from clone", project="steps")
+        pipe.add_step("stage1", base_task_project="steps", base_task_name="step1",
+                      parameter_override={"General/value": 3})
+        pipe.start_locally(run_pipeline_steps_locally=True)
+        print("RUN", pipe.id, pipe.is_successful())
+        """,
+    )
+    subprocess.run([*git, "init", "-q", "-b", "main", str(seed)], check=True)
+    subprocess.run([*git, "add", "."], cwd=seed, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=seed, check=True)
+    bare = tmp_path / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(bare)], check=True)
+    clone = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(bare), str(clone)], check=True)
+
+    run_script(clone / "jobs" / "step1.py", tm_home)
+    proc = run_script(clone / "jobs" / "pipe.py", tm_home)
+    assert "True" in proc.stdout.split("RUN")[-1], proc.stdout + proc.stderr
+    run_id = proc.stdout.split("RUN ")[-1].split()[0]
+    run = store.get_task(run_id)
+    assert run.script.repository == str(bare) and run.script.entry_point == "jobs/pipe.py"
+    (stage1,) = store.find_tasks(TaskFilter(parent=run_id))
+    assert Task.get_task(task_id=stage1.id).artifacts["result"].get() == {"value": 30}
+
+    from taskmill.api.capture import script_folder
+
+    assert script_folder(run.script, str(run.runtime.get("script_root") or "")) == clone
+    assert script_folder(run.script) is None  # the bare repository has no working files

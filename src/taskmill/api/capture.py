@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -118,6 +119,39 @@ def script_info(entry: str | None = None, *, with_packages: bool = True) -> Scri
         requirements=installed_packages() if with_packages else "",
         binary=f"python{sys.version_info.major}.{sys.version_info.minor}",
     )
+
+
+def script_folder(script: ScriptInfo, recorded_root: str = "") -> Path | None:
+    """The folder on this machine that ``script.entry_point`` is relative to, or None if absent.
+
+    A recorded entry point is relative to its git root (working dir ``.``) or to an absolute
+    working dir. The root is looked for, in order, in: the checkout the task was recorded in
+    (``recorded_root``), the clone the current directory is in when it is the same repository,
+    and the repository path itself. Each is checked for the file rather than trusted: a local
+    repository path is often a bare repository or another clone (``git clone /path``), not the
+    working tree that ran. Blocking (may run ``git``), no side effects.
+    """
+    wd = script.working_dir
+    if wd not in ("", ".") and Path(wd).is_absolute():
+        return Path(wd) if (Path(wd) / script.entry_point).is_file() else None
+    rel = "" if wd in ("", ".") else wd
+
+    def roots() -> Iterator[Path]:
+        if recorded_root:
+            yield Path(recorded_root)
+        if script.repository:
+            here = _git(["rev-parse", "--show-toplevel"], Path.cwd()).strip()
+            if here:
+                origin = _git(["config", "--get", "remote.origin.url"], Path(here)).strip()
+                if script.repository in (origin, here):
+                    yield Path(here)
+            yield Path(script.repository)
+
+    for root in roots():
+        folder = root / rel
+        if (folder / script.entry_point).is_file():
+            return folder
+    return None
 
 
 def local_root(entry: str | None = None) -> str:

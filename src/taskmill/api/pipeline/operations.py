@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from taskmill.api.capture import git_info
+from taskmill.api.capture import script_folder
 from taskmill.api.pipeline.run_views import (
     ControllerInfo,
     NodeData,
@@ -455,29 +455,22 @@ def _command(run: TaskRecord) -> tuple[tuple[str, ...], str]:
     script = run.script
     if not script.entry_point:
         raise ExecutionError(f"run {run.name} ({run.id}) has no recorded script to re-run")
-    wd = script.working_dir
-    if script.repository:
-        repo = Path(script.repository)
-        if not repo.is_dir():  # a remote URL: use the clone we stand in, if it is that repository
-            info = git_info(Path.cwd())
-            if info.get("repository") != script.repository:
-                raise ExecutionError(
-                    f"run {run.name}'s script {script.entry_point} is in repository {script.repository}; "
-                    "run this command from inside a clone of it"
-                )
-            repo = Path(info["root"])
-        folder = repo if wd in ("", ".") else repo / wd
-    elif wd and Path(wd).is_absolute():
-        folder = Path(wd)
-    else:
+    folder = script_folder(script, str(run.runtime.get("script_root") or ""))
+    if folder is None:
+        wd = script.working_dir
+        if script.repository and not Path(script.repository).is_dir():
+            raise ExecutionError(
+                f"run {run.name}'s script {script.entry_point} is in repository {script.repository}; "
+                "run this command from inside a clone of it"
+            )
+        if not script.repository and not (wd and Path(wd).is_absolute()):
+            raise ExecutionError(
+                f"run {run.name}'s script {script.entry_point} has no absolute working dir "
+                f"(recorded: '{wd}'), so it cannot be found"
+            )
+        where = Path(wd) if wd and Path(wd).is_absolute() else Path(script.repository)
         raise ExecutionError(
-            f"run {run.name}'s script {script.entry_point} has no absolute working dir "
-            f"(recorded: '{wd}'), so it cannot be found"
-        )
-    entry = folder / script.entry_point
-    if not entry.is_file():
-        raise ExecutionError(
-            f"run {run.name}'s script {entry} does not exist (any more); resume re-runs "
-            "the recorded script from its working directory"
+            f"run {run.name}'s script {where / script.entry_point} does not exist (any more); resume "
+            "re-runs the recorded script from its working directory"
         )
     return (sys.executable, script.entry_point), str(folder)

@@ -15,9 +15,9 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from taskmill.api.capture import script_folder
 from taskmill.api.reporter import Reporter
 from taskmill.api.session import PROCESS, Session
 from taskmill.api.task import Task
@@ -135,18 +135,15 @@ def run_script(task_id: str) -> int:
     session = PROCESS.session()
     record = session.store.get_task(task_id)
     script = record.script
-    root = Path(script.working_dir or ".")
-    base = script.repository if script.repository and Path(script.repository).is_dir() else None
-    base = base or str(record.runtime.get("script_root") or "") or None  # remote URL: the local checkout
-    if base and (script.repository or script.working_dir in ("", ".")):
-        root = Path(base) / (script.working_dir if script.working_dir not in ("", ".") else "")
-    entry = (root / script.entry_point).resolve()
-    if not entry.is_file():
+    folder = script_folder(script, str(record.runtime.get("script_root") or ""))
+    if folder is None:
         raise FileNotFoundError(
-            f"task {task_id}: its script {entry} does not exist here; local runs execute the recorded "
-            "entry point from its working directory"
+            f"task {task_id}: its script {script.entry_point} (working dir '{script.working_dir}', "
+            f"repository '{script.repository}') does not exist here; local runs execute the recorded "
+            "entry point from the checkout it was recorded in"
         )
-    os.chdir(entry.parent if script.working_dir in ("", ".") else root)
+    entry = (folder / script.entry_point).resolve()
+    os.chdir(entry.parent if script.working_dir in ("", ".") else folder)
     sys.argv = [str(entry)]
     sys.path.insert(0, str(entry.parent))
     started = time.time()
