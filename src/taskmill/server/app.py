@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from taskmill.artifacts.storage import ArtifactStore
 from taskmill.errors import StoreConnectionError, StoreError
+from taskmill.server.apidocs import mount_docs
 from taskmill.server.auth import KeyCheck
 from taskmill.server.content import content_router
 from taskmill.server.errors import install_error_handlers
@@ -89,7 +90,10 @@ def create_app(
         version=version,
         summary="Tasks, queues, agents, pipelines and artifacts of a taskmill store.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from this server, not a CDN (see server.apidocs)
+        redoc_url=None,
     )
+    mount_docs(app, title="taskmill")
     install_error_handlers(app)
     #: Called by the runner when shutdown begins, so open event streams end instead of being cut.
     app.state.end_streams = hub.stop
