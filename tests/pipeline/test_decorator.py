@@ -88,12 +88,8 @@ def test_using_a_failed_value_raises_there(mode: str, store: TaskStore) -> None:
         lib.uses_failed_value()
 
 
-def test_user_decorated_component_and_nested_components(tm_home: Path, store: TaskStore) -> None:
-    PipelineDecorator.debug_pipeline()
-    try:
-        assert lib.nested_components(3) == 7
-    finally:
-        PROCESS.decorator_mode = ""
+def test_user_decorated_component_and_nested_components(mode: str, store: TaskStore) -> None:
+    assert lib.nested_components(3) == 7
     steps = nodes(store, last_run(store, "nested").id)
     assert steps["outer_step_doubled"]["parents"] == ["outer_step"]
     assert steps["outer_step_doubled"]["status"] == "completed"

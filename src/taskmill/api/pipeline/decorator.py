@@ -584,8 +584,9 @@ def _has_reserved_keys(value: Any) -> bool:
 
 
 def _eager_nested(component: Component, caller: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A component called inside a running component (debug mode): its own tracked step, run now,
-    shown in the run's DAG as a child of the calling step."""
+    """A component called inside a running component: its own tracked step, run now in the
+    caller's process (in-process, a local sub-process or an agent's), shown in the run's DAG as
+    a child of the calling step. Blocking: returns the component's value, as ClearML does."""
     from taskmill.api.pipeline.step_main import execute_in_process
 
     session = PROCESS.session()

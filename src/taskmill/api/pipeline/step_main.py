@@ -118,6 +118,7 @@ def run_function(task_id: str) -> int:
             raise RuntimeError(f"task {task_id} is not a function step (no {FUNCTION_PAYLOAD} configuration)")
         function, return_names, serialize, deserialize = load_function(payload)
         args, kwargs = read_arguments(backend, task_id, deserialize)
+        PROCESS.step_task.set(task)  # components it calls become tracked steps (nested), as in-process
         result = function(*args, **kwargs)
         outputs = split_returns(result, return_names, task.name)
         own_uri = task.data.output_uri or None
