@@ -10,6 +10,8 @@ from typing import Any
 from taskmill.core.model import Param, split_key
 from taskmill.types import JSONValue
 
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
 
 def to_json_value(value: Any) -> JSONValue:
     """A JSON-able form of ``value`` that keeps ints, floats, bools, None, lists and dicts."""
@@ -99,3 +101,33 @@ def object_items(obj: Any) -> dict[str, Any]:
         if not callable(value):
             out[name] = value
     return out
+
+
+def parse_like(name: str, text: str, like: JSONValue, type_hint: str, *, where: str = "here") -> JSONValue:
+    """A value typed as text (CLI, forms), read as the type of the stored value ``like``.
+
+    Raises ValueError naming the parameter and the type it takes. Text for a parameter with no
+    typed value (None, list, dict) is read as JSON when it parses, else kept as a string.
+    """
+    kind = type(like).__name__ if like is not None else (type_hint or "NoneType")
+    bad = ValueError(f"parameter '{name}' takes {kind} values {where}; '{text}' is not one")
+    if kind == "bool":
+        if text.strip().lower() not in _TRUE + _FALSE:
+            raise bad
+        return text.strip().lower() in _TRUE
+    if kind in ("int", "float"):
+        try:
+            return int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise bad from None
+    if kind in ("list", "dict", "NoneType", ""):
+        try:
+            value: JSONValue = json.loads(text)
+        except ValueError:
+            if kind in ("list", "dict"):
+                raise bad from None
+            return text
+        if kind in ("list", "dict") and type(value).__name__ != kind:
+            raise bad
+        return value
+    return text

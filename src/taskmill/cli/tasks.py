@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict
 from typing import Annotated
 
 import typer
 
+from taskmill.api.editing import set_draft_params
 from taskmill.cli._common import (
     format_duration,
     format_time,
@@ -164,6 +166,44 @@ def show_task(
         print_json(details.to_dict())
     else:
         render_details(stdout_console(), details)
+
+
+@app.command("set-param")
+def set_param(
+    ctx: typer.Context,
+    task_id: TaskRef,
+    assignments: Annotated[
+        list[str],
+        typer.Argument(metavar="SECTION/NAME=VALUE...", help="Parameters to set, e.g. General/epochs=10."),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the written parameters as JSON.")] = False,
+) -> None:
+    """Change parameters of a draft task before it runs (e.g. a pipeline's draft step).
+
+    A parameter that exists keeps its type; a new one is read as JSON, else as text. Only draft
+    tasks can be edited; enqueue the task afterwards to run it.
+
+    Examples:
+
+        taskmill tasks set-param 3f2a9c01 kwargs/x=5
+
+        taskmill tasks set-param 3f2a9c01 General/lr=0.01 General/layers=[64,64]
+    """
+    overrides: dict[str, str] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"'{item}' is not SECTION/NAME=VALUE", param_hint="SECTION/NAME=VALUE")
+        overrides[key] = value
+    with opened_store(ctx) as store:
+        task = resolve_task(store, task_id)
+        written = set_draft_params(store, task.id, overrides)
+    if as_json:
+        print_json([asdict(p) for p in written])
+        return
+    for p in written:
+        typer.echo(f"{p.section}/{p.name} = {json.dumps(p.value)}")
+    typer.echo(f"Set {len(written)} parameter(s) on draft {task.name} ({short_id(task.id)}).")
 
 
 def _print_lines(lines: list[LogLine]) -> None:

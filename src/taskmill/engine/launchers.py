@@ -156,6 +156,48 @@ class ProcessLauncher(Launcher):
         self._server.close()
 
 
+class StatusFeed:
+    """Calls ``on_status(task_id, status)`` for every task status change in the store, from one
+    thread that waits on :meth:`TaskStore.wait_events` (no fixed polling interval).
+
+    Only changes after :meth:`start` are reported; callers check the current status of a task
+    they start watching later themselves. Survives a store that is briefly unreachable (HTTP).
+    """
+
+    def __init__(self, store: TaskStore, on_status: Callable[[str, str], None], name: str) -> None:
+        self._store = store
+        self._on_status = on_status
+        self._name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._after = 0
+
+    def start(self) -> None:
+        """Start watching (idempotent). Blocking for one store read."""
+        if self._thread is None:
+            self._after = self._store.last_event_id()
+            self._thread = threading.Thread(target=self._watch, name=self._name, daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                events = self._store.wait_events(self._after, timeout=1.0)
+            except Exception:  # the store may be restarting (HTTP): keep watching
+                self._stop.wait(0.5)
+                continue
+            for event in events:
+                self._after = max(self._after, event.id)
+                if event.kind == "task.status" and event.task_id:
+                    self._on_status(event.task_id, str(event.data.get("status", "")))
+
+    def close(self) -> None:
+        """Stop watching and wait for the thread (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 class QueueLauncher(Launcher):
     """Steps go to queues; agents run them. Completion arrives through the store's event feed.
 
@@ -171,16 +213,11 @@ class QueueLauncher(Launcher):
         self._done: dict[str, Done] = {}
         self._started: dict[str, Done] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._after = 0
+        self._feed = StatusFeed(store, self._on_status, "taskmill-queue-watch")
         self._warned: set[str] = set()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._after = self._store.last_event_id()
-            self._thread = threading.Thread(target=self._watch, name="taskmill-queue-watch", daemon=True)
-            self._thread.start()
+        self._feed.start()
 
     def launch(
         self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
@@ -211,18 +248,6 @@ class QueueLauncher(Launcher):
             )
         self._check(task_id)  # it may have ended before we watched (a very fast agent)
 
-    def _watch(self) -> None:
-        while not self._stop.is_set():
-            try:
-                events = self._store.wait_events(self._after, timeout=1.0)
-            except Exception:  # the store may be restarting (HTTP): keep watching
-                self._stop.wait(0.5)
-                continue
-            for event in events:
-                self._after = max(self._after, event.id)
-                if event.kind == "task.status" and event.task_id:
-                    self._on_status(event.task_id, str(event.data.get("status", "")))
-
     def _on_status(self, task_id: str, status: str) -> None:
         with self._lock:
             if task_id not in self._done:
@@ -247,6 +272,4 @@ class QueueLauncher(Launcher):
             self._store.set_status(task_id, TaskStatus.stopped, message="aborted", force=True)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._feed.close()

@@ -221,15 +221,19 @@ class PipelineRun:
                 if self._call(node.hooks.pre_execute_callback, node, args) is False:
                     self._skip(node, "skipped by pre_execute_callback")
                     return
+            # A draft may be edited before it runs, so its outputs are never offered to the cache.
+            draft = node.spec.draft
             if node.spec.kind == "function":
                 key = self._builder.key(node, "", resolved)
                 if self._cache_hit(node, key):
                     return
-                task_id = self._builder.create(node, resolved, key, running=self._launcher.starts_immediately)
+                running = self._launcher.starts_immediately and not draft
+                task_id = self._builder.create(node, resolved, None if draft else key, running=running)
             else:
                 task_id = self._builder.create(node, resolved)
                 key = self._builder.key(node, task_id, resolved)
-                self._b.store.update_task(task_id, cache_key=key.key, runtime=key.runtime())
+                if not draft:
+                    self._b.store.update_task(task_id, cache_key=key.key, runtime=key.runtime())
                 if self._cache_hit(node, key, created=task_id):
                     return
             self._explain_miss(node, key, task_id)
@@ -250,7 +254,7 @@ class PipelineRun:
         node.resolved_queue = resolved.queue
         node.job_started = time.time()
         node.job_ended = None
-        waits = self._launcher.reports_start  # queued until an agent starts it
+        waits = self._launcher.reports_start or node.spec.draft  # queued until it starts
         self._set(node, NodeStatus.queued if waits else NodeStatus.running)
         self._running[task_id] = node
         if node.spec.time_limit:

@@ -63,6 +63,7 @@ from taskmill.core.pipeline import (
 )
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.core.versions import check_version
+from taskmill.engine.drafts import DraftGate
 from taskmill.engine.launchers import InlineLauncher, Launcher, ProcessLauncher, QueueLauncher
 from taskmill.engine.nodes import Node as EngineNode
 from taskmill.engine.nodes import StepHooks
@@ -578,6 +579,12 @@ class PipelineController:
     ) -> Launcher:
         if mode == "queue":
             return QueueLauncher(backend.store, warn=console)
+        local = self._local_launcher(mode, backend, session)
+        return DraftGate(
+            local, backend.store, warn=console, worker=f"pipeline controller on {socket.gethostname()}"
+        )
+
+    def _local_launcher(self, mode: str, backend: Any, session: Session) -> Launcher:
         if mode == "debug":
 
             def execute(task_id: str, node: EngineNode) -> None:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from taskmill.api.params import parse_like
 from taskmill.api.pipeline.runs import PIPELINE_CONFIG
 from taskmill.core.dag import Dag
 from taskmill.core.model import Param, TaskRecord
@@ -32,7 +33,6 @@ _RUN_NUMBER = re.compile(r" #\d+$")
 _DONE = (NodeStatus.completed.value, NodeStatus.cached.value)
 #: Seconds of clock difference tolerated when telling a reused pid from the run's controller.
 _CLOCK_SLACK = 5.0
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 #: A stored node: ``Node.to_dict()`` of the engine.
 NodeData = dict[str, JSONValue]
@@ -296,30 +296,13 @@ def param_updates(stored: list[Param], overrides: Mapping[str, str]) -> list[Par
                 f"the run has no parameter '{name}'; its parameters: {', '.join(args) or 'none'}"
             )
         old = args[name]
-        out.append(Param("Args", name, _parse(name, text, old.value, old.type), old.type, old.description))
+        out.append(
+            Param(
+                "Args",
+                name,
+                parse_like(name, text, old.value, old.type, where="on this run"),
+                old.type,
+                old.description,
+            )
+        )
     return out
-
-
-def _parse(name: str, text: str, like: JSONValue, type_hint: str) -> JSONValue:
-    kind = type(like).__name__ if like is not None else (type_hint or "NoneType")
-    bad = ValueError(f"parameter '{name}' takes {kind} values on this run; '{text}' is not one")
-    if kind == "bool":
-        if text.strip().lower() not in _TRUE + _FALSE:
-            raise bad
-        return text.strip().lower() in _TRUE
-    if kind in ("int", "float"):
-        try:
-            return int(text) if kind == "int" else float(text)
-        except ValueError:
-            raise bad from None
-    if kind in ("list", "dict", "NoneType", ""):
-        try:
-            value: JSONValue = json.loads(text)
-        except ValueError:
-            if kind in ("list", "dict"):
-                raise bad from None
-            return text
-        if kind in ("list", "dict") and type(value).__name__ != kind:
-            raise bad
-        return value
-    return text

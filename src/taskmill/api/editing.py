@@ -1,0 +1,68 @@
+"""Editing a draft task before it runs (``taskmill tasks set-param``): ClearML's "only drafts are
+editable" rule, with values typed as text cast like the values they replace."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from taskmill.api.params import parse_like, type_name
+from taskmill.core.model import Param, split_key
+from taskmill.core.states import TaskStatus
+from taskmill.engine.function_io import KWARGS, KWARGS_ARTIFACTS
+from taskmill.errors import ConflictError, SpecError
+from taskmill.store.base import TaskStore
+from taskmill.types import JSONValue
+
+
+def set_draft_params(store: TaskStore, task_id: str, overrides: Mapping[str, str]) -> list[Param]:
+    """Set ``Section/name`` parameters of draft task ``task_id`` from text; returns what was written.
+
+    An existing parameter keeps its type (``5`` for an int, ``true`` for a bool; a value that is
+    not of that type is refused). A new one is read as JSON when it parses, else as a string.
+    Setting ``kwargs/<arg>`` of a function step replaces the parent output that argument was bound to.
+    All or nothing: every value is checked before any is written, in one transaction.
+    Raises ConflictError when the task is not a draft, SpecError for a bad key or value.
+    """
+    record = store.get_task(task_id)
+    if record.status != TaskStatus.created:
+        raise ConflictError(
+            f"task {record.name} ({task_id}) is {record.status.value}; only draft tasks can be edited "
+            "(clone it for an editable copy: Task.clone)"
+        )
+    stored = {f"{p.section}/{p.name}": p for p in store.get_params(task_id)}
+    out: list[Param] = []
+    for key, text in overrides.items():
+        if "/" not in key:
+            raise SpecError(
+                f"parameter key '{key}' has no section; use 'Section/name' (e.g. 'General/{key}')"
+            )
+        try:
+            section, name = split_key(key)
+            old = stored.get(key)
+            if old is not None:
+                value = parse_like(key, text, old.value, old.type, where="on this task")
+                out.append(Param(section, name, value, old.type, old.description))
+            else:
+                value = _json_or_text(text)
+                out.append(Param(section, name, value, type_name(value)))
+            linked = stored.get(f"{KWARGS_ARTIFACTS}/{name}")
+            if section == KWARGS and linked is not None and linked.value:
+                # the argument came from a parent step's output; the typed value replaces it
+                out.append(Param(KWARGS_ARTIFACTS, name, "", linked.type))
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+    with store.batch():
+        # checked again inside the write: a task enqueued meanwhile is not edited behind its runner
+        if store.get_task(task_id).status != TaskStatus.created:
+            raise ConflictError(f"task {task_id} left draft while it was being edited; nothing was changed")
+        store.set_params(task_id, out)
+    return out
+
+
+def _json_or_text(text: str) -> JSONValue:
+    try:
+        value: JSONValue = json.loads(text)
+    except ValueError:
+        return text
+    return value
