@@ -308,4 +308,10 @@ class Agent:
             "mode": "services" if opts.services else "single",
             "slots": opts.slots,
             "burst": opts.burst,
+            # what --gpus / --cpu-only gave the tasks ("" = none); absent: the agent's own setting
+            **(
+                {"gpus": opts.child_env["CUDA_VISIBLE_DEVICES"]}
+                if "CUDA_VISIBLE_DEVICES" in opts.child_env
+                else {}
+            ),
         }

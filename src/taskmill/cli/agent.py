@@ -81,6 +81,17 @@ def agent(
     create_queue: Annotated[
         bool, typer.Option("--create-queue", help="Create the queues if they do not exist.")
     ] = False,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            "--gpus",
+            metavar="IDS",
+            help="GPUs the tasks may use, e.g. 0 or 0,1 (sets CUDA_VISIBLE_DEVICES for them).",
+        ),
+    ] = None,
+    cpu_only: Annotated[
+        bool, typer.Option("--cpu-only", help="Tasks see no GPU (CUDA_VISIBLE_DEVICES is empty).")
+    ] = False,
 ) -> None:
     """Serve queues: claim tasks and run each in its own process, until stopped.
 
@@ -96,6 +107,8 @@ def agent(
         taskmill agent --queue services --services-mode
 
         taskmill agent -q gpu -q default --burst
+
+        taskmill agent -q gpu --gpus 0,1
     """
     if services_mode is not None and services_mode < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--services-mode")
@@ -106,6 +119,7 @@ def agent(
         )
     settings = cli_settings(ctx)
     child_env = settings.to_env()  # store, artifacts and API key: task processes use what the agent uses
+    child_env.update(gpu_environment(gpus, cpu_only))
     options = AgentOptions(
         queues=tuple(dict.fromkeys(queue)),
         worker_id=worker_id or default_worker_id(),
@@ -151,3 +165,20 @@ def _log_to_stderr() -> None:
         handler._taskmill_agent = True  # type: ignore[attr-defined]
         log.addHandler(handler)
     log.setLevel(logging.INFO)
+
+
+def gpu_environment(gpus: str | None, cpu_only: bool) -> dict[str, str]:
+    """``CUDA_VISIBLE_DEVICES`` for the agent's tasks from ``--gpus`` / ``--cpu-only`` (ClearML's
+    agent options); empty when neither is given (tasks inherit the agent's own setting)."""
+    if gpus is not None and cpu_only:
+        raise typer.BadParameter("give --gpus or --cpu-only, not both", param_hint="--cpu-only")
+    if cpu_only:
+        return {"CUDA_VISIBLE_DEVICES": ""}
+    if gpus is None:
+        return {}
+    ids = [g.strip() for g in gpus.split(",")]
+    if not all(ids) or not all(g.isdigit() or g.startswith(("GPU-", "MIG-")) for g in ids):
+        raise typer.BadParameter(
+            f"'{gpus}' is not a list of GPU indexes or UUIDs (e.g. 0 or 0,1)", param_hint="--gpus"
+        )
+    return {"CUDA_VISIBLE_DEVICES": ",".join(ids)}
