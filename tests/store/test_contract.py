@@ -229,6 +229,12 @@ def test_log_appends_in_order_and_follows(store: TaskStore) -> None:
     assert [ln.text for ln in store.get_log(t.id)] == ["one", "two", "three"]
     newer = store.get_log(t.id, after=2)
     assert [(ln.seq, ln.text, ln.stream) for ln in newer] == [(3, "three", "stderr")]
+    assert [ln.text for ln in store.get_log(t.id, tail=2)] == ["two", "three"]  # the end, in order
+    assert [ln.text for ln in store.get_log(t.id, limit=2)] == ["one", "two"]
+    assert [ln.seq for ln in store.get_log(t.id, after=1, tail=5)] == [2, 3]
+    assert store.get_log(t.id, tail=0) == []
+    with pytest.raises(ValueError, match="not both"):
+        store.get_log(t.id, limit=1, tail=1)
 
 
 def test_concurrent_log_appends_lose_nothing(store: TaskStore, store_url: str) -> None:

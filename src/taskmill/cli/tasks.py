@@ -252,7 +252,8 @@ def task_logs(
         raise typer.BadParameter("--json cannot be combined with --follow", param_hint="--json")
     with opened_store(ctx) as store:
         task = resolve_task(store, task_id)
-        lines = store.get_log(task.id)
+        # with --tail only the end is read: a long log is not loaded whole
+        lines = store.get_log(task.id, tail=None if tail is None else max(tail, 1))
         last_seq = lines[-1].seq if lines else 0
         if tail is not None:
             lines = lines[-tail:] if tail else []

@@ -170,8 +170,10 @@ def add_task_routes(ops: OperationRouter, store: TaskStore) -> None:
 
     @ops.add("GET", "/tasks/{task_id}/log", "get_log", response_model=list[LogLineModel])
     def get_log(task_id: str, q: Annotated[LogQuery, Query()]) -> Json:
-        """Console lines with ``seq > after`` in order (follow a log by passing the last seq)."""
-        return [wire.to_wire(ln) for ln in store.get_log(task_id, after=q.after, limit=q.limit)]
+        """Console lines with ``seq > after`` in order (follow a log by passing the last seq);
+        ``limit`` keeps the first lines, ``tail`` the last ones (422 when both are given)."""
+        lines = store.get_log(task_id, after=q.after, limit=q.limit, tail=q.tail)
+        return [wire.to_wire(ln) for ln in lines]
 
     @ops.add("POST", "/tasks/{task_id}/log", "append_log", response_model=LogAppended)
     def append_log(task_id: str, body: LogBody) -> Json:

@@ -290,10 +290,11 @@ class LogAppended(Model):
 
 
 class LogQuery(Model):
-    """Lines with ``seq > after``, at most ``limit`` of them."""
+    """Lines with ``seq > after``: the first ``limit`` or the last ``tail`` of them (not both)."""
 
     after: Int64 = 0
     limit: Count | None = None
+    tail: Count | None = None
 
 
 class NodesBody(Model):

@@ -35,7 +35,14 @@ from taskmill.core.model import (
     WorkerRecord,
 )
 from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.errors import InvalidValueError
 from taskmill.types import JSONValue
+
+
+def check_log_window(limit: int | None, tail: int | None) -> None:
+    """Refuse ``get_log(limit=..., tail=...)`` together (a window is one or the other)."""
+    if limit is not None and tail is not None:
+        raise InvalidValueError("get_log takes limit (first lines) or tail (last lines), not both")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +224,15 @@ class TaskStore(ABC):
         """
 
     @abstractmethod
-    def get_log(self, task_id: str, *, after: int = 0, limit: int | None = None) -> list[LogLine]:
-        """Console lines with ``seq > after`` in order (``after`` lets readers follow a log)."""
+    def get_log(
+        self, task_id: str, *, after: int = 0, limit: int | None = None, tail: int | None = None
+    ) -> list[LogLine]:
+        """Console lines with ``seq > after`` in order (``after`` lets readers follow a log).
+
+        ``limit``: the first ``limit`` of them; ``tail``: the last ``tail`` of them (a long log
+        is not read whole to show its end). Lines are numbered from 1, so the ``seq`` of the last
+        line is the log's length. Giving both is a ValueError.
+        """
 
     # -- pipelines --------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ from taskmill.core.model import (
 )
 from taskmill.core.states import TaskStatus
 from taskmill.store import wire
-from taskmill.store.base import ApiKeyRecord, TaskFilter, TaskStore
+from taskmill.store.base import ApiKeyRecord, TaskFilter, TaskStore, check_log_window
 from taskmill.store.http_transport import StoreAuthError, Transport
 from taskmill.types import JSONValue
 
@@ -291,9 +291,12 @@ class HttpTaskStore(TaskStore):
         )
         return int(result["last_seq"])
 
-    def get_log(self, task_id: str, *, after: int = 0, limit: int | None = None) -> list[LogLine]:
+    def get_log(
+        self, task_id: str, *, after: int = 0, limit: int | None = None, tail: int | None = None
+    ) -> list[LogLine]:
+        check_log_window(limit, tail)
         path = f"/tasks/{_q(task_id)}/log"
-        query = {"after": after, "limit": limit}
+        query = {"after": after, "limit": limit, "tail": tail}
         found = self._call("get_log", "GET", path, ids={"task_id": task_id}, query=query)
         return [wire.log_from_wire(ln) for ln in found]
 

@@ -36,7 +36,7 @@ from taskmill.core.model import (
 from taskmill.core.states import FINAL_STATUSES, TaskStatus, TaskTypes, check_transition
 from taskmill.errors import ConflictError, NotFoundError, QueueNotFoundError, StoreError, TaskNotFoundError
 from taskmill.store import api_keys
-from taskmill.store.base import ApiKeyRecord, TaskFilter, TaskStore
+from taskmill.store.base import ApiKeyRecord, TaskFilter, TaskStore, check_log_window
 from taskmill.store.sql.db import Database, Row, StoreURL
 from taskmill.store.sql.migrate import ensure_schema
 from taskmill.types import JSONValue
@@ -574,14 +574,19 @@ class SqlTaskStore(TaskStore):
             self._event("task.log", task_id, {"last_seq": last + len(lines)})
         return last + len(lines)
 
-    def get_log(self, task_id: str, *, after: int = 0, limit: int | None = None) -> list[LogLine]:
-        sql = (
-            "SELECT text, level, timestamp, seq, stream FROM logs WHERE task_id = ? AND seq > ? ORDER BY seq"
-        )
+    def get_log(
+        self, task_id: str, *, after: int = 0, limit: int | None = None, tail: int | None = None
+    ) -> list[LogLine]:
+        check_log_window(limit, tail)
+        columns = "text, level, timestamp, seq, stream"
+        sql = f"SELECT {columns} FROM logs WHERE task_id = ? AND seq > ? ORDER BY seq"
         args: list[Any] = [task_id, after]
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
+        elif tail is not None:  # the newest lines through the (task_id, seq) key, then in order
+            sql = f"SELECT {columns} FROM ({sql} DESC LIMIT ?) newest ORDER BY seq"
+            args.append(tail)
         return [LogLine(r[0], r[1], float(r[2]), int(r[3]), r[4]) for r in self._db.execute(sql, args)]
 
     # -- pipelines --------------------------------------------------------------------------
