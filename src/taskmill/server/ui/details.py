@@ -23,11 +23,14 @@ from taskmill.core.model import (
     ScalarPoint,
     TaskRecord,
 )
+from taskmill.core.states import TaskStatus
+from taskmill.engine.drafts import DEFAULT_DRAFT_QUEUE
+from taskmill.engine.function_io import KWARGS_ARTIFACTS
 from taskmill.errors import NotFoundError
 from taskmill.server.ui.charts import Chart, charts_of
 from taskmill.server.ui.runcache import RunCache
 from taskmill.server.ui.templating import NONE, value_text
-from taskmill.server.ui.views import last_scalars
+from taskmill.server.ui.views import SERVICES_QUEUE, FormParam, draft_fields, last_scalars
 from taskmill.store.base import TaskFilter, TaskStore
 from taskmill.types import JSONValue
 
@@ -64,6 +67,17 @@ class StepPanel:
 
 
 @dataclass
+class DraftForm:
+    """The task page's form for a draft: its parameters as fields, the arguments bound to parent
+    outputs (read-only), the queues and the one chosen at first."""
+
+    fields: list[FormParam]
+    linked: list[Param]
+    queues: list[str]
+    queue: str
+
+
+@dataclass
 class TaskPage:
     """The task page: everything recorded on one task."""
 
@@ -78,14 +92,28 @@ class TaskPage:
     plots: list[PlotRecord]
     log: LogTail
     children: list[TaskRecord]
+    draft: DraftForm | None = None  #: the edit-and-enqueue form, while the task is a draft
+
+
+def draft_form(store: TaskStore, record: TaskRecord, params: list[Param], is_run: bool) -> DraftForm | None:
+    """The edit-and-enqueue form of ``record``; None unless it is a draft. The queue chosen at
+    first is the task's own, else the one draft steps are released to (``services`` for a
+    pipeline run), when it exists."""
+    if record.status != TaskStatus.created:
+        return None
+    queues = sorted(q.name for q in store.list_queues())
+    usual = SERVICES_QUEUE if is_run else DEFAULT_DRAFT_QUEUE
+    chosen = next((q for q in (record.queue, usual) if q and q in queues), "")
+    linked = [p for p in params if p.section == KWARGS_ARTIFACTS and p.value]
+    return DraftForm(draft_fields(params), linked, queues, chosen)
 
 
 def log_tail(store: TaskStore, task_id: str, limit: int = LOG_TAIL) -> LogTail:
-    """The last ``limit`` console lines of a task (all of them with ``limit`` 0)."""
-    lines = store.get_log(task_id)
-    after = lines[-1].seq if lines else 0
-    shown = lines[-limit:] if limit else lines
-    return LogTail(shown, len(lines), after)
+    """The last ``limit`` console lines of a task (all of them with ``limit`` 0). Only those
+    lines are read; lines are numbered from 1, so the last one's ``seq`` is the log's length."""
+    shown = store.get_log(task_id, tail=limit or None)
+    after = shown[-1].seq if shown else 0
+    return LogTail(shown, after, after)
 
 
 def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> StepPanel:
@@ -130,8 +158,9 @@ def task_page(store: TaskStore, task_id: str, *, full_log: bool = False) -> Task
             parent = store.get_task(record.parent)
         except NotFoundError:
             parent = None
+    params = store.get_params(task_id)
     sections: dict[str, list[Param]] = {}
-    for param in store.get_params(task_id):
+    for param in params:
         sections.setdefault(param.section, []).append(param)
     is_run = "pipeline" in record.system_tags
     children = store.find_tasks(TaskFilter(parent=task_id, limit=200, order="created")) if not is_run else []
@@ -147,6 +176,7 @@ def task_page(store: TaskStore, task_id: str, *, full_log: bool = False) -> Task
         plots=store.get_plots(task_id),
         log=log_tail(store, task_id, 0 if full_log else LOG_TAIL),
         children=children,
+        draft=draft_form(store, record, params, is_run),
     )
 
 

@@ -1,5 +1,6 @@
 """State-changing routes of the web UI (all POST, CSRF token and same origin required): signing in
-and out, a new run with edited parameters, aborting and resuming runs.
+and out, a new run with edited parameters, aborting and resuming runs, editing and enqueueing a
+draft task.
 
 Each action calls the same operation as the CLI (:mod:`taskmill.api.pipeline.operations`) and
 answers with a redirect (303) to the page to look at next, with a message saying what happened.
@@ -13,12 +14,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from taskmill.api.editing import set_draft_params
 from taskmill.api.pipeline import operations as ops
 from taskmill.core.model import TaskRecord
-from taskmill.errors import QueueNotFoundError, TaskmillError
+from taskmill.core.states import TaskStatus
+from taskmill.errors import ConflictError, QueueNotFoundError, TaskmillError
 from taskmill.server.ui.context import Ui
 from taskmill.server.ui.security import SESSION_COOKIE, check_origin, safe_next, set_cookie
-from taskmill.server.ui.views import SERVICES_QUEUE, form_params
+from taskmill.server.ui.views import SERVICES_QUEUE, FormParam, draft_fields, form_params
 
 #: Largest form accepted (the forms are a few parameters; the server caps bodies too).
 MAX_FORM_BYTES = 1 << 20
@@ -91,17 +94,34 @@ def actions_router(ui: Ui) -> APIRouter:
         ui.guard.check_post(request, viewer, _text(form, "csrf"))
         queue = _text(form, "queue").strip() or SERVICES_QUEUE
         try:
-            current = {p.name: p.text for p in await run_in_threadpool(form_params, ui.store, run_id)}
-            changed = {
-                name: _text(form, f"param.{name}")
-                for name, text in current.items()
-                if f"param.{name}" in form and _text(form, f"param.{name}") != text
-            }
+            changed = _changed(form, await run_in_threadpool(form_params, ui.store, run_id))
             record = await run_in_threadpool(_enqueue_new, ui, run_id, queue, changed)
         except (TaskmillError, ValueError) as exc:
             return ui.redirect(request, f"/runs/{run_id}", f"No new run: {exc}", ok=False)
-        what = ", ".join(f"{k}={v}" for k, v in changed.items()) or "the same parameters"
-        return ui.redirect(request, f"/runs/{record.id}", f"{record.name} queued on '{queue}' with {what}.")
+        return ui.redirect(
+            request, f"/runs/{record.id}", f"{record.name} queued on '{queue}' with {_listed(changed)}."
+        )
+
+    @router.post("/tasks/{task_id}/enqueue")
+    async def enqueue_draft(request: Request, task_id: str) -> Response:
+        """Save a draft's edited parameters, then put it on the chosen queue (the same as
+        ``taskmill tasks set-param`` then ``taskmill queues enqueue``)."""
+        viewer = ui.guard.require(request)
+        form = await read_form(request)
+        ui.guard.check_post(request, viewer, _text(form, "csrf"))
+        back = f"/tasks/{task_id}"
+        queue = _text(form, "queue").strip()
+        try:
+            changed = _changed(form, draft_fields(await run_in_threadpool(ui.store.get_params, task_id)))
+            await run_in_threadpool(_save_draft, ui, task_id, queue, changed)
+        except (TaskmillError, ValueError) as exc:
+            return ui.redirect(request, back, f"Not queued, nothing was changed: {exc}", ok=False)
+        try:
+            record = await run_in_threadpool(ui.store.enqueue, task_id, queue)
+        except (TaskmillError, ValueError) as exc:
+            saved = f"its parameters were saved ({_listed(changed)}) but " if changed else ""
+            return ui.redirect(request, back, f"Not queued: {saved}{exc}", ok=False)
+        return ui.redirect(request, back, f"{record.name} queued on '{queue}' with {_listed(changed)}.")
 
     @router.post("/runs/{run_id}/abort")
     async def abort(request: Request, run_id: str) -> Response:
@@ -134,6 +154,34 @@ def actions_router(ui: Ui) -> APIRouter:
         )
 
     return router
+
+
+def _changed(form: dict[str, str], fields: list[FormParam]) -> dict[str, str]:
+    """The fields whose text the viewer changed (a text area sends its line breaks as CR LF)."""
+    changed: dict[str, str] = {}
+    for field in fields:
+        sent = form.get(f"param.{field.name}")
+        if sent is not None and sent.replace("\r\n", "\n") != field.text:
+            changed[field.name] = sent.replace("\r\n", "\n")
+    return changed
+
+
+def _listed(changed: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "the same parameters"
+
+
+def _save_draft(ui: Ui, task_id: str, queue: str, changed: dict[str, str]) -> None:
+    """Everything checked before the enqueue: the queue exists, the task is a draft; then the
+    changed parameters are written (all or nothing)."""
+    if not queue:
+        raise ValueError("choose a queue")
+    ui.store.get_queue(queue)
+    if changed:
+        set_draft_params(ui.store, task_id, changed)  # checks it is a draft, in the same write
+        return
+    record = ui.store.get_task(task_id)
+    if record.status != TaskStatus.created:
+        raise ConflictError(f"task {record.name} is {record.status.label.lower()}, not a draft")
 
 
 def _ensure_queue(ui: Ui, queue: str) -> None:

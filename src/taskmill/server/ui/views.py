@@ -8,6 +8,7 @@ CLI prints, so the browser and the terminal agree.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from taskmill.core.model import (
     WorkerRecord,
 )
 from taskmill.core.states import TaskStatus
+from taskmill.engine.function_io import KWARGS_ARTIFACTS
 from taskmill.errors import NotFoundError
 from taskmill.server.ui.graph import GraphOptions, build_graph
 from taskmill.server.ui.runcache import RunCache
@@ -46,6 +48,11 @@ class FormParam:
     text: str
     type: str
     description: str
+
+    @property
+    def multiline(self) -> bool:
+        """True when the text has line breaks (edited in a text area, which keeps them)."""
+        return "\n" in self.text
 
 
 @dataclass
@@ -84,13 +91,22 @@ class RunPage:
     actions: dict[str, bool] = field(default_factory=dict)
 
 
+def form_param(param: Param, name: str) -> FormParam:
+    """``param`` as the form field ``name``, its value as people type it."""
+    return FormParam(
+        name, value_text(param.value), param.type or type(param.value).__name__, param.description
+    )
+
+
 def form_params(store: TaskStore, run_id: str) -> list[FormParam]:
     """A run's ``Args/`` parameters as form fields."""
-    return [
-        FormParam(p.name, value_text(p.value), p.type or type(p.value).__name__, p.description)
-        for p in store.get_params(run_id)
-        if p.section == "Args"
-    ]
+    return [form_param(p, p.name) for p in store.get_params(run_id) if p.section == "Args"]
+
+
+def draft_fields(params: Iterable[Param]) -> list[FormParam]:
+    """A draft task's editable parameters as form fields named ``Section/name`` (every section but
+    ``kwargs_artifacts``: those bind arguments to a parent step's outputs and are shown as they are)."""
+    return [form_param(p, p.key) for p in params if p.section != KWARGS_ARTIFACTS]
 
 
 def queue_names(store: TaskStore) -> list[str]:
