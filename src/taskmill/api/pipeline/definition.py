@@ -72,6 +72,8 @@ def verify_pipeline(nodes: Mapping[str, Node], params: Mapping[str, Any], store:
         if spec.queue is not None:
             checks.append((spec.queue, "execution_queue", RefContext.QUEUE, False))
         for value, field, context, recursive in checks:
+            if not value:  # most steps leave most of these empty; nothing to check
+                continue
             try:
                 check_refs(value, scope, step=spec.name, field=field, context=context, recursive=recursive)
             except TaskmillError as exc:
