@@ -332,3 +332,52 @@ def test_task_steps_run_in_a_clone_whose_origin_is_a_local_bare_repo(
 
     assert script_folder(run.script, str(run.runtime.get("script_root") or "")) == clone
     assert script_folder(run.script) is None  # the bare repository has no working files
+
+
+def test_a_task_started_with_python_m_runs_as_a_module_step(
+    tm_home: Path, tmp_path: Path, store: TaskStore
+) -> None:
+    """`python -m pkg.train` is recorded as entry point `-m pkg.train` and re-run as a module, so
+    the package's absolute imports work in the step."""
+    repo = tmp_path / "proj"
+    write(repo / "pkg" / "__init__.py", "")
+    write(repo / "pkg" / "helper.py", "def double(x):\n    return 2 * x\n")
+    write(
+        repo / "pkg" / "train.py",
+        """
+        from pkg.helper import double
+        from taskmill import Task
+        task = Task.init(project_name="modules", task_name="train")
+        args = task.connect({"x": 2})
+        print("RESULT", double(args["x"]))
+        """,
+    )
+    git = ["git", "-c", "user.email=t@e", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=repo, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "TASKMILL_TASK_ID"}
+    env["TASKMILL_HOME"] = str(tm_home)
+    first = subprocess.run(
+        [sys.executable, "-m", "pkg.train"], cwd=repo, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert first.returncode == 0 and "RESULT 4" in first.stdout, first.stderr
+    (base,) = store.find_tasks(TaskFilter(project="modules"))
+    assert base.script.entry_point == "-m pkg.train" and base.script.working_dir == "."
+
+    controller = write(
+        tmp_path / "pipe.py",
+        """
+        from taskmill import PipelineController
+        pipe = PipelineController(name="module steps", project="modules")
+        pipe.add_step("train5", base_task_project="modules", base_task_name="train",
+                      parameter_override={"General/x": 5})
+        pipe.start_locally(run_pipeline_steps_locally=True)
+        print("RUN", pipe.id, pipe.is_successful())
+        """,
+    )
+    proc = run_script(controller, tm_home)
+    assert "True" in proc.stdout.split("RUN")[-1], proc.stdout + proc.stderr
+    run_id = proc.stdout.split("RUN ")[-1].split()[0]
+    (step,) = store.find_tasks(TaskFilter(parent=run_id))
+    assert any("RESULT 10" in line for line in Task.get_task(task_id=step.id).get_reported_console_output())

@@ -20,7 +20,8 @@ import runpy
 import sys
 from pathlib import Path
 
-from taskmill.api.pipeline.step_main import run_function, run_script
+from taskmill.api.capture import module_of
+from taskmill.api.pipeline.step_main import run_function, run_module_main, run_script
 from taskmill.api.task import Task
 from taskmill.core.model import ScriptInfo
 
@@ -56,13 +57,11 @@ def checkout_main(task_id: str, root: str) -> int:
 
 def _execute(task_id: str, workdir: Path, entry: str) -> None:
     """Run ``entry`` (a file relative to ``workdir``, or ``-m module``) as ``__main__`` in ``workdir``."""
-    os.chdir(workdir)
-    if entry.startswith("-m "):
-        module = entry[3:].strip()
-        sys.argv = [module]
-        sys.path.insert(0, str(workdir))
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    module = module_of(entry)
+    if module is not None:
+        run_module_main(workdir, module)
         return
+    os.chdir(workdir)
     path = (workdir / entry).resolve()
     if not path.is_file():
         raise FileNotFoundError(

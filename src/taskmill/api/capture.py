@@ -6,6 +6,7 @@ records what it can and never fails the task.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -90,9 +91,16 @@ def installed_packages() -> str:
 
 
 def script_info(entry: str | None = None, *, with_packages: bool = True) -> ScriptInfo:
-    """Describe the running program (``sys.argv[0]`` unless ``entry`` is given)."""
+    """Describe the running program (``sys.argv[0]`` unless ``entry`` is given).
+
+    A program started as ``python -m pkg.mod`` is recorded as entry point ``-m pkg.mod`` with the
+    current folder as its working dir (where ``-m`` found it), relative to the git root.
+    """
     argv0 = entry if entry is not None else (sys.argv[0] if sys.argv else "")
     cwd = Path.cwd()
+    module = _running_module() if entry is None else None
+    if module is not None:
+        return _module_info(module, cwd, with_packages)
     script = Path(argv0).resolve() if argv0 and argv0 not in ("-c", "-m", "") else None
     if script is not None and not script.exists():
         script = None
@@ -121,6 +129,32 @@ def script_info(entry: str | None = None, *, with_packages: bool = True) -> Scri
     )
 
 
+def module_of(entry_point: str) -> str | None:
+    """The module of a ``-m module`` entry point (``python -m module``), else None."""
+    entry = entry_point.strip()
+    return entry[3:].strip() or None if entry.startswith("-m ") else None
+
+
+def entry_file(folder: Path, entry_point: str) -> Path:
+    """The file an entry point runs, relative to ``folder``: the script itself, or for
+    ``-m pkg.mod`` the module's file (``pkg/mod.py``, or ``pkg/mod/__main__.py`` for a package)."""
+    module = module_of(entry_point)
+    if module is None:
+        return folder / entry_point
+    base = folder.joinpath(*module.split("."))
+    package_main = base / "__main__.py"
+    return package_main if package_main.is_file() else base.with_name(base.name + ".py")
+
+
+def _running_module() -> str | None:
+    # `python -m pkg.mod` leaves the module's import name on __main__.__spec__
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = getattr(spec, "name", None)
+    if not name or name == "__main__":
+        return None
+    return str(name).removesuffix(".__main__")
+
+
 def script_folder(script: ScriptInfo, recorded_root: str = "") -> Path | None:
     """The folder on this machine that ``script.entry_point`` is relative to, or None if absent.
 
@@ -129,29 +163,58 @@ def script_folder(script: ScriptInfo, recorded_root: str = "") -> Path | None:
     (``recorded_root``), the clone the current directory is in when it is the same repository,
     and the repository path itself. Each is checked for the file rather than trusted: a local
     repository path is often a bare repository or another clone (``git clone /path``), not the
-    working tree that ran. Blocking (may run ``git``), no side effects.
+    working tree that ran. A ``-m module`` entry point is looked for as the module's file; one
+    that is not there but is installed here runs from the first of those folders that exists.
+    Blocking (may run ``git``), no side effects (installed modules are found, not imported).
     """
     wd = script.working_dir
-    if wd not in ("", ".") and Path(wd).is_absolute():
-        return Path(wd) if (Path(wd) / script.entry_point).is_file() else None
+    absolute = wd not in ("", ".") and Path(wd).is_absolute()
     rel = "" if wd in ("", ".") else wd
 
-    def roots() -> Iterator[Path]:
+    def folders() -> Iterator[Path]:
+        if absolute:
+            yield Path(wd)
+            return
         if recorded_root:
-            yield Path(recorded_root)
+            yield Path(recorded_root) / rel
         if script.repository:
             here = _git(["rev-parse", "--show-toplevel"], Path.cwd()).strip()
             if here:
                 origin = _git(["config", "--get", "remote.origin.url"], Path(here)).strip()
                 if script.repository in (origin, here):
-                    yield Path(here)
-            yield Path(script.repository)
+                    yield Path(here) / rel
+            yield Path(script.repository) / rel
 
-    for root in roots():
-        folder = root / rel
-        if (folder / script.entry_point).is_file():
+    tried: list[Path] = []
+    for folder in folders():
+        if entry_file(folder, script.entry_point).is_file():
             return folder
+        tried.append(folder)
+    module = module_of(script.entry_point)
+    if module is not None and importlib.util.find_spec(module.split(".")[0]) is not None:
+        # an installed module (python -m tool): it runs from the folder it was started in
+        return next((f for f in tried if f.is_dir()), None)
     return None
+
+
+def _module_info(module: str, cwd: Path, with_packages: bool) -> ScriptInfo:
+    git = git_info(cwd)
+    working_dir = str(cwd)
+    if git.get("root"):
+        try:
+            working_dir = str(cwd.relative_to(Path(git["root"]))) or "."
+        except ValueError:
+            pass
+    return ScriptInfo(
+        entry_point=f"-m {module}",
+        working_dir=working_dir,
+        repository=git.get("repository", ""),
+        branch=git.get("branch", ""),
+        commit=git.get("commit", ""),
+        diff=git.get("diff", ""),
+        requirements=installed_packages() if with_packages else "",
+        binary=f"python{sys.version_info.major}.{sys.version_info.minor}",
+    )
 
 
 def local_root(entry: str | None = None) -> str:

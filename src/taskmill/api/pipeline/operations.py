@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from taskmill.api.capture import script_folder
+from taskmill.api.capture import module_of, script_folder
 from taskmill.api.pipeline.run_views import (
     ControllerInfo,
     NodeData,
@@ -327,8 +327,8 @@ def resume_run(
         raise NotFoundError(
             f"run {run.name} has no step(s) {', '.join(unknown)}; its steps: {', '.join(steps)}"
         )
+    updates = param_updates(store.get_params(run.id), params or {})  # the user's input first
     command, cwd = _command(run)
-    updates = param_updates(store.get_params(run.id), params or {})
     env = {**os.environ, **session.settings.to_env(), "TASKMILL_TASK_ID": run.id, "TASKMILL_RESUME": "1"}
     if recompute:
         env["TASKMILL_RECOMPUTE"] = "all" if recompute is True else ",".join(recompute)
@@ -473,4 +473,7 @@ def _command(run: TaskRecord) -> tuple[tuple[str, ...], str]:
             f"run {run.name}'s script {where / script.entry_point} does not exist (any more); resume "
             "re-runs the recorded script from its working directory"
         )
+    module = module_of(script.entry_point)
+    if module is not None:
+        return (sys.executable, "-m", module), str(folder)
     return (sys.executable, script.entry_point), str(folder)

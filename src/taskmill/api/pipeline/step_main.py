@@ -15,9 +15,10 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from taskmill.api.capture import script_folder
+from taskmill.api.capture import module_of, script_folder
 from taskmill.api.reporter import Reporter
 from taskmill.api.session import PROCESS, Session
 from taskmill.api.task import Task
@@ -137,19 +138,27 @@ def run_script(task_id: str) -> int:
     record = session.store.get_task(task_id)
     script = record.script
     folder = script_folder(script, str(record.runtime.get("script_root") or ""))
+    module = module_of(script.entry_point)
+    if folder is None and module is not None:
+        # a module found on sys.path (an installed package) runs from anywhere
+        wd = Path(script.working_dir)
+        folder = wd if wd.is_absolute() and wd.is_dir() else Path.cwd()
     if folder is None:
         raise FileNotFoundError(
             f"task {task_id}: its script {script.entry_point} (working dir '{script.working_dir}', "
             f"repository '{script.repository}') does not exist here; local runs execute the recorded "
             "entry point from the checkout it was recorded in"
         )
-    entry = (folder / script.entry_point).resolve()
-    os.chdir(entry.parent if script.working_dir in ("", ".") else folder)
-    sys.argv = [str(entry)]
-    sys.path.insert(0, str(entry.parent))
     started = time.time()
     try:
-        runpy.run_path(str(entry), run_name="__main__")
+        if module is not None:
+            run_module_main(folder, module)
+        else:
+            entry = (folder / script.entry_point).resolve()
+            os.chdir(entry.parent if script.working_dir in ("", ".") else folder)
+            sys.argv = [str(entry)]
+            sys.path.insert(0, str(entry.parent))
+            runpy.run_path(str(entry), run_name="__main__")
     except SystemExit as exc:
         if exc.code not in (None, 0):
             return _fail_script(session, task_id, exc)
@@ -164,6 +173,16 @@ def run_script(task_id: str) -> int:
             task_id, TaskStatus.completed, message=f"script ran in {time.time() - started:.1f}s", force=True
         )
     return 0
+
+
+def run_module_main(workdir: Path, module: str) -> None:
+    """Run ``module`` as ``python -m module`` would from ``workdir``: that folder first on
+    ``sys.path`` and as the current directory, the module as ``__main__``. Blocking; exceptions
+    (``SystemExit`` included) propagate to the caller."""
+    os.chdir(workdir)
+    sys.argv = [module]
+    sys.path.insert(0, str(workdir))
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
 def _fail_script(session: Session, task_id: str, exc: BaseException) -> int:
