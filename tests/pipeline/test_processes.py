@@ -40,6 +40,22 @@ def run_script(
     return proc
 
 
+def run_pipeline(script: Path, home: Path, marker: str = "RUN") -> str:
+    """Run a pipeline script that prints ``<marker> <run id> <is_successful()>``; returns the run id
+    after checking the run succeeded."""
+    proc = run_script(script, home)
+    assert "True" in proc.stdout.split(marker)[-1], proc.stdout + proc.stderr
+    return proc.stdout.split(f"{marker} ")[-1].split()[0]
+
+
+def commit_all(repo: Path) -> None:
+    """``git init`` ``repo`` (if needed) and commit everything in it."""
+    git = ["git", "-c", "user.email=t@e", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=repo, check=True)
+
+
 STEP_SCRIPT = """
 from taskmill import Task
 task = Task.init(project_name="steps", task_name="{name}")
@@ -68,9 +84,7 @@ def test_pipeline_from_tasks(tm_home: Path, tmp_path: Path, store: TaskStore) ->
         print("RUN", pipe.id, pipe.is_successful())
     """,
     )
-    proc = run_script(controller, tm_home)
-    assert "True" in proc.stdout.split("RUN")[-1], proc.stdout + proc.stderr
-    run_id = proc.stdout.split("RUN ")[-1].split()[0]
+    run_id = run_pipeline(controller, tm_home)
     steps = {t.name: t for t in store.find_tasks(TaskFilter(parent=run_id))}
     stage1 = Task.get_task(task_id=steps["stage1"].id)
     assert stage1.get_parameters()["General/value"] == 4  # the override reached the script's connect()
@@ -140,9 +154,7 @@ def test_nested_pipeline_as_a_step(tm_home: Path, tmp_path: Path, store: TaskSto
         print("OUTER", pipe.id, pipe.is_successful())
     """,
     )
-    proc = run_script(outer, tm_home)
-    assert "True" in proc.stdout.split("OUTER")[-1], proc.stdout + proc.stderr
-    outer_run = proc.stdout.split("OUTER ")[-1].split()[0]
+    outer_run = run_pipeline(outer, tm_home, "OUTER")
     (sub,) = store.find_tasks(TaskFilter(parent=outer_run))
     assert sub.status.value == "completed" and "pipeline" in sub.system_tags
     (mul,) = store.find_tasks(TaskFilter(parent=sub.id))
@@ -297,7 +309,6 @@ def test_task_steps_run_in_a_clone_whose_origin_is_a_local_bare_repo(
 
     Steps and resume must run the scripts from the clone the task was recorded in, not from that folder.
     """
-    git = ["git", "-c", "user.email=t@e", "-c", "user.name=t"]
     seed = tmp_path / "seed"
     write(seed / "jobs" / "step1.py", STEP_SCRIPT.format(name="step1"))
     write(
@@ -311,9 +322,7 @@ def test_task_steps_run_in_a_clone_whose_origin_is_a_local_bare_repo(
         print("RUN", pipe.id, pipe.is_successful())
         """,
     )
-    subprocess.run([*git, "init", "-q", "-b", "main", str(seed)], check=True)
-    subprocess.run([*git, "add", "."], cwd=seed, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=seed, check=True)
+    commit_all(seed)
     bare = tmp_path / "repo.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(bare)], check=True)
     clone = tmp_path / "work"
@@ -352,10 +361,7 @@ def test_a_task_started_with_python_m_runs_as_a_module_step(
         print("RESULT", double(args["x"]))
         """,
     )
-    git = ["git", "-c", "user.email=t@e", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run([*git, "add", "."], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=repo, check=True)
+    commit_all(repo)
     env = {k: v for k, v in os.environ.items() if k != "TASKMILL_TASK_ID"}
     env["TASKMILL_HOME"] = str(tm_home)
     first = subprocess.run(
@@ -376,8 +382,6 @@ def test_a_task_started_with_python_m_runs_as_a_module_step(
         print("RUN", pipe.id, pipe.is_successful())
         """,
     )
-    proc = run_script(controller, tm_home)
-    assert "True" in proc.stdout.split("RUN")[-1], proc.stdout + proc.stderr
-    run_id = proc.stdout.split("RUN ")[-1].split()[0]
+    run_id = run_pipeline(controller, tm_home)
     (step,) = store.find_tasks(TaskFilter(parent=run_id))
     assert any("RESULT 10" in line for line in Task.get_task(task_id=step.id).get_reported_console_output())

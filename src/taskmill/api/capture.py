@@ -117,16 +117,7 @@ def script_info(entry: str | None = None, *, with_packages: bool = True) -> Scri
                 working_dir = "."
             except ValueError:
                 pass
-    return ScriptInfo(
-        entry_point=entry_point,
-        working_dir=working_dir,
-        repository=git.get("repository", ""),
-        branch=git.get("branch", ""),
-        commit=git.get("commit", ""),
-        diff=git.get("diff", ""),
-        requirements=installed_packages() if with_packages else "",
-        binary=f"python{sys.version_info.major}.{sys.version_info.minor}",
-    )
+    return _recorded(entry_point, working_dir, git, with_packages)
 
 
 def module_of(entry_point: str) -> str | None:
@@ -205,8 +196,12 @@ def _module_info(module: str, cwd: Path, with_packages: bool) -> ScriptInfo:
             working_dir = str(cwd.relative_to(Path(git["root"]))) or "."
         except ValueError:
             pass
+    return _recorded(f"-m {module}", working_dir, git, with_packages)
+
+
+def _recorded(entry_point: str, working_dir: str, git: dict[str, str], with_packages: bool) -> ScriptInfo:
     return ScriptInfo(
-        entry_point=f"-m {module}",
+        entry_point=entry_point,
         working_dir=working_dir,
         repository=git.get("repository", ""),
         branch=git.get("branch", ""),
