@@ -132,7 +132,9 @@ def test_local_draft_step_is_edited_enqueued_and_run_by_the_run_itself(
         assert store.get_task(job_id).status.value == "created"  # held: nothing runs it
         assert store.get_task(job_id).cache_key == ""  # an editable step is never a cache entry
         node = dict(store.get_nodes(store.get_task(job_id).parent or ""))["review"]
-        assert node["status"] == "queued"
+        assert (
+            node["status"] == "queued" and node["message"] == f"draft: waits until task {job_id} is enqueued"
+        )
         edit = subprocess.run(
             [TASKMILL, "tasks", "set-param", job_id, "kwargs/x=5"], env=env, capture_output=True, text=True
         )
@@ -198,3 +200,22 @@ def test_set_param_edits_drafts_only_and_keeps_types(store: TaskStore) -> None:
     store.enqueue(task.id, store.create_queue("q").name)
     with pytest.raises(ConflictError, match="only draft tasks can be edited"):
         set_draft_params(store, task.id, {"General/epochs": "1"})
+
+
+def test_a_drafts_time_limit_counts_from_its_release(tm_home: Path, store: TaskStore) -> None:
+    pipe = PipelineController(name="slow review", project="tests")
+    pipe.add_function_step(
+        "review", _review, function_kwargs={"x": 1}, function_return="y", draft=True, time_limit=0.5
+    )
+    runner = threading.Thread(target=lambda: pipe.debug_pipeline(progress=False))
+    runner.start()
+    try:
+        job_id = _draft_job(store, "review")
+        time.sleep(1.0)  # a person takes longer than the step's limit to look at it
+        assert store.get_task(job_id).status == TaskStatus.created
+        store.enqueue(job_id, "default")
+    finally:
+        runner.join(timeout=60)
+    assert pipe.is_successful()
+    assert store.get_param_dict(job_id)["return/y"] == 3
+    assert dict(store.get_nodes(pipe.id))["review"]["message"] == ""

@@ -254,11 +254,14 @@ class PipelineRun:
         node.resolved_queue = resolved.queue
         node.job_started = time.time()
         node.job_ended = None
-        waits = self._launcher.reports_start or node.spec.draft  # queued until it starts
+        draft = node.spec.draft
+        if draft:
+            node.message = f"draft: waits until task {task_id} is enqueued"
+        waits = self._launcher.reports_start or draft  # queued until it starts
         self._set(node, NodeStatus.queued if waits else NodeStatus.running)
         self._running[task_id] = node
-        if node.spec.time_limit:
-            heapq.heappush(self._deadlines, (time.monotonic() + node.spec.time_limit, task_id))
+        if node.spec.time_limit and not draft:  # a draft's limit counts once a person released it
+            self._add_deadline(task_id, node.spec.time_limit)
         self._hooks.console(f"Launching step [{node.name}] (task {task_id})")
         try:
             self._launcher.launch(node, task_id, resolved.queue, self._post_done, started=self._post_started)
@@ -277,7 +280,14 @@ class PipelineRun:
         node = self._running.get(task_id)
         if node is not None and node.status == NodeStatus.queued:
             node.job_started = time.time()
+            if node.spec.draft:
+                node.message = ""
+                if node.spec.time_limit:
+                    self._add_deadline(task_id, node.spec.time_limit)
             self._set(node, NodeStatus.running)
+
+    def _add_deadline(self, task_id: str, seconds: float) -> None:
+        heapq.heappush(self._deadlines, (time.monotonic() + seconds, task_id))
 
     # -- caching -------------------------------------------------------------------------------
 
