@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from taskmill.api import figures
 from taskmill.core.model import PlotRecord, ScalarPoint
+from taskmill.types import JSONValue
 
 if TYPE_CHECKING:
     from taskmill.api.task import Task
@@ -19,11 +23,15 @@ _LEVELS = {
     logging.ERROR: "error",
     logging.CRITICAL: "critical",
 }
+#: ``task id -> uri`` set by :meth:`Logger.set_default_upload_destination` (a task's loggers share it).
+_UPLOAD_DESTINATIONS: dict[str, str] = {}
 
 
 class Logger:
     """Reports on one task. Scalars and text are buffered and written in the background;
-    tables and charts are written at once. ``task.flush()`` forces pending reports out."""
+    tables, charts, images and media are written at once. ``task.flush()`` forces pending reports out."""
+
+    SeriesInfo = figures.SeriesInfo
 
     def __init__(self, task: Task) -> None:
         self._task = task
@@ -78,10 +86,263 @@ class Logger:
             self._task.id, PlotRecord(title, series, int(iteration or 0), "plotly", fig)
         )
 
+    def report_histogram(
+        self,
+        title: str,
+        series: str,
+        values: Any,
+        iteration: int | None = None,
+        labels: Sequence[str] | None = None,
+        xlabels: Sequence[str] | None = None,
+        xaxis: str | None = None,
+        yaxis: str | None = None,
+        mode: str | None = None,
+        data_args: Mapping[str, Any] | None = None,
+        extra_layout: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record pre-computed histogram ``values`` (1-D, or 2-D with a row per ``labels`` item) as
+        Plotly bar traces; bars at ``xlabels`` or 0..n-1. Blocking."""
+        fig = figures.histogram(str(title), str(series), values, labels, xlabels, xaxis, yaxis, mode)
+        self._add(title, series, iteration, "plotly", fig)
+
+    #: ClearML's deprecated name of :meth:`report_histogram` (ClearML's lacks the ignored ``data_args``).
+    report_vector = report_histogram
+
+    def report_line_plot(
+        self,
+        title: str,
+        series: Sequence[Any],
+        xaxis: str,
+        yaxis: str,
+        mode: str = "lines",
+        iteration: int | None = None,
+        reverse_xaxis: bool = False,
+        comment: str | None = None,
+        extra_layout: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record lines, one per ``SeriesInfo`` (or dict) of ``series`` with ``N x 2`` ``data``, as
+        Plotly scatter traces. Blocking."""
+        infos = [figures.series_info(s) for s in series]
+        fig = figures.scatter2d(str(title), infos, xaxis, yaxis, mode, reverse_xaxis)
+        self._add(title, infos[0].name if infos else "", iteration, "plotly", fig)
+
+    def report_scatter2d(
+        self,
+        title: str,
+        series: str,
+        scatter: Any,
+        iteration: int | None = None,
+        xaxis: str | None = None,
+        yaxis: str | None = None,
+        labels: Sequence[str] | None = None,
+        mode: str = "lines",
+        comment: str | None = None,
+        extra_layout: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record ``scatter`` (``(x, y)`` pairs or an ``N x 2`` array; ``labels`` per point) as a
+        Plotly scatter trace. Blocking."""
+        info = figures.SeriesInfo(str(series), scatter, labels)
+        self._add(
+            title, series, iteration, "plotly", figures.scatter2d(str(title), [info], xaxis, yaxis, mode)
+        )
+
+    def report_scatter3d(
+        self,
+        title: str,
+        series: str,
+        scatter: Any,
+        iteration: int | None = None,
+        xaxis: str | None = None,
+        yaxis: str | None = None,
+        zaxis: str | None = None,
+        labels: Sequence[str] | None = None,
+        mode: str = "markers",
+        fill: bool = False,
+        comment: str | None = None,
+        extra_layout: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record ``(x, y, z)`` points (or a list of such series) as Plotly scatter3d traces. Blocking."""
+        fig = figures.scatter3d(str(title), str(series), scatter, (xaxis, yaxis, zaxis), labels, mode)
+        self._add(title, series, iteration, "plotly", fig)
+
+    def report_surface(
+        self,
+        title: str,
+        series: str,
+        matrix: Any,
+        iteration: int | None = None,
+        xaxis: str | None = None,
+        yaxis: str | None = None,
+        zaxis: str | None = None,
+        xlabels: Sequence[str] | None = None,
+        ylabels: Sequence[str] | None = None,
+        camera: Sequence[float] | None = None,
+        comment: str | None = None,
+        extra_layout: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record ``matrix`` as a Plotly surface trace. Blocking."""
+        fig = figures.surface(
+            str(title), str(series), matrix, (xaxis, yaxis, zaxis), xlabels, ylabels, camera
+        )
+        self._add(title, series, iteration, "plotly", fig)
+
+    def report_confusion_matrix(
+        self,
+        title: str,
+        series: str,
+        matrix: Any,
+        iteration: int | None = None,
+        xaxis: str | None = None,
+        yaxis: str | None = None,
+        xlabels: Sequence[str] | None = None,
+        ylabels: Sequence[str] | None = None,
+        yaxis_reversed: bool = False,
+        comment: str | None = None,
+        extra_layout: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record ``matrix`` as a Plotly heatmap trace (``x`` = ``xlabels`` of the columns, ``y`` =
+        ``ylabels`` of the rows; row 0 at the top when ``yaxis_reversed``). Blocking."""
+        fig = figures.heatmap(str(title), str(series), matrix, xaxis, yaxis, xlabels, ylabels, yaxis_reversed)
+        self._add(title, series, iteration, "plotly", fig)
+
+    #: ClearML's deprecated name of :meth:`report_confusion_matrix` (ClearML's lacks the ignored ``comment``).
+    report_matrix = report_confusion_matrix
+
+    def report_image(
+        self,
+        title: str,
+        series: str,
+        iteration: int | None = None,
+        local_path: str | os.PathLike[str] | None = None,
+        image: Any = None,
+        matrix: Any = None,
+        max_image_history: int | None = None,
+        delete_after_upload: bool = False,
+        url: str | None = None,
+    ) -> None:
+        """Upload an image as artifact ``debug/<title>/<series>/<iteration>`` and record it (kind
+        ``image``). Exactly one source: ``local_path`` (uploaded as-is), ``image`` (PIL image or
+        array) or ``matrix`` (array; both encoded as PNG), or ``url`` (recorded as a link only).
+        Blocking: the image is stored when this returns."""
+        _one_source("report_image", local_path=local_path, image=image, matrix=matrix, url=url)
+        if url:
+            self._add(title, series, iteration, "image", {"artifact": "", "url": url, "format": _suffix(url)})
+        elif local_path:
+            self._upload(title, series, iteration, "image", os.fspath(local_path), "", delete_after_upload)
+        else:
+            png = figures.image_png(matrix if image is None else image)
+            self._upload(title, series, iteration, "image", png, "png")
+
+    def report_media(
+        self,
+        title: str,
+        series: str,
+        iteration: int | None = None,
+        local_path: str | os.PathLike[str] | None = None,
+        stream: Any = None,
+        file_extension: str | None = None,
+        max_history: int | None = None,
+        delete_after_upload: bool = False,
+        url: str | None = None,
+    ) -> None:
+        """Upload a media file (audio, video, anything) as artifact ``debug/<title>/<series>/<iteration>``
+        and record it (kind ``media``). Exactly one source: ``local_path``, ``stream`` (a binary or text
+        stream; needs ``file_extension``) or ``url`` (recorded as a link only). Blocking."""
+        _one_source("report_media", local_path=local_path, stream=stream, url=url)
+        extension = (file_extension or "").strip().lstrip(".").lower()
+        if url:
+            link: JSONValue = {"artifact": "", "url": url, "format": extension or _suffix(url)}
+            self._add(title, series, iteration, "media", link)
+        elif local_path:
+            self._upload(
+                title, series, iteration, "media", os.fspath(local_path), extension, delete_after_upload
+            )
+        else:
+            if not extension:
+                raise ValueError("report_media: a stream needs file_extension (such as 'mp4' or 'wav')")
+            data = stream.getvalue() if hasattr(stream, "getvalue") else stream.read()
+            payload = data.encode() if isinstance(data, str) else bytes(data)
+            self._upload(title, series, iteration, "media", payload, extension)
+
+    def report_matplotlib_figure(
+        self,
+        title: str,
+        series: str,
+        figure: Any,
+        iteration: int | None = None,
+        report_image: bool = False,
+        report_interactive: bool = True,
+    ) -> None:
+        """Record a matplotlib figure (or ``pyplot``) as a PNG image, like :meth:`report_image`
+        (there is no interactive version). Blocking."""
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        self._upload(title, series, iteration, "image", buffer.getvalue(), "png")
+
+    def set_default_upload_destination(self, uri: str) -> None:
+        """Upload this task's images and media to ``uri`` (a folder or fsspec URL) from now on."""
+        _UPLOAD_DESTINATIONS[self._task.id] = str(uri)
+
+    def get_default_upload_destination(self) -> str:
+        """Where images and media go: the URI set above, else the task's artifact location."""
+        return _UPLOAD_DESTINATIONS.get(self._task.id) or self._task.output_uri
+
     def flush(self, wait: bool = True) -> bool:
         """Write pending reports now."""
         self._task._reporter().flush()
         return True
+
+    def _add(self, title: str, series: str, iteration: int | None, kind: str, data: JSONValue) -> None:
+        plot = PlotRecord(str(title), str(series), int(iteration or 0), kind, data)
+        self._task._store().add_plot(self._task.id, plot)
+
+    def _upload(
+        self,
+        title: str,
+        series: str,
+        iteration: int | None,
+        kind: str,
+        content: str | bytes,
+        extension: str,
+        delete_after_upload: bool = False,
+    ) -> None:
+        """Store ``content`` (a file path, or bytes saved as ``.<extension>``) as the task's artifact
+        ``debug/<title>/<series>/<iteration>`` and record a plot of ``kind`` pointing at it."""
+        name = f"debug/{title}/{series}/{int(iteration or 0)}"
+        if isinstance(content, str):
+            if not os.path.isfile(content):
+                raise FileNotFoundError(f"{kind} file not found: {content}")
+            extension = extension or _suffix(content)
+            serializer = None
+        else:
+            serializer = bytes
+        record = self._task._session.artifacts.upload(
+            self._task.id,
+            name,
+            content,
+            output_uri=self.get_default_upload_destination() or None,
+            serialization_function=serializer,
+            extension_name=None if isinstance(content, str) or not extension else "." + extension,
+        )
+        self._task._store().put_artifact(record)
+        if delete_after_upload and isinstance(content, str):
+            os.unlink(content)
+        self._add(title, series, iteration, kind, {"artifact": name, "url": "", "format": extension})
+
+
+def _one_source(method: str, **sources: Any) -> None:
+    """Raise ValueError unless exactly one of ``sources`` is given (None and "" count as missing)."""
+    given = [k for k, v in sources.items() if v is not None and not (isinstance(v, str) and not v)]
+    if len(given) != 1:
+        names = ", ".join(sources)
+        got = " and ".join(given) if given else "none"
+        raise ValueError(f"{method} needs exactly one of {names}; got {got}")
+
+
+def _suffix(path: str) -> str:
+    """``"a/b.PNG?x=1"`` -> ``"png"``."""
+    base = path.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[1].lower() if "." in base else ""
 
 
 def _table_data(table: Any, csv: str | None) -> dict[str, Any]:

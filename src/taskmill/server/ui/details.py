@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from taskmill.api.pipeline import operations as ops
 from taskmill.api.pipeline.run_views import NodeData, StepView, step_view
@@ -27,7 +29,7 @@ from taskmill.core.states import TaskStatus
 from taskmill.engine.drafts import DEFAULT_DRAFT_QUEUE
 from taskmill.engine.function_io import KWARGS_ARTIFACTS
 from taskmill.errors import NotFoundError
-from taskmill.server.ui.charts import Chart, charts_of
+from taskmill.server.ui.charts import Chart, Heatmap, charts_of, heatmap_table, plotly_chart
 from taskmill.server.ui.runcache import RunCache
 from taskmill.server.ui.templating import NONE, value_text
 from taskmill.server.ui.views import SERVICES_QUEUE, FormParam, draft_fields, last_scalars
@@ -89,7 +91,7 @@ class TaskPage:
     artifacts: list[ArtifactRecord]
     models: list[ModelRecord]
     charts: list[Chart]
-    plots: list[PlotRecord]
+    plots: list[PlotView]
     log: LogTail
     children: list[TaskRecord]
     draft: DraftForm | None = None  #: the edit-and-enqueue form, while the task is a draft
@@ -173,7 +175,7 @@ def task_page(store: TaskStore, task_id: str, *, full_log: bool = False) -> Task
         artifacts=store.get_artifacts(task_id),
         models=store.get_models(task_id),
         charts=charts_of(store.get_scalars(task_id)),
-        plots=store.get_plots(task_id),
+        plots=plot_views(task_id, store.get_plots(task_id)),
         log=log_tail(store, task_id, 0 if full_log else LOG_TAIL),
         children=children,
         draft=draft_form(store, record, params, is_run),
@@ -283,6 +285,105 @@ def compare_page(store: TaskStore, cache: RunCache, run_a: str, run_b: str) -> C
         vb = value_text(b.params[key]) if key in b.params else NONE
         params.append((key, va, vb, va != vb))
     return ComparePage(a, b, params, rows, detailed)
+
+
+@dataclass
+class PlotView:
+    """A reported plot as the task page shows it. ``kind``: ``chart`` (SVG, in ``chart``),
+    ``heatmap`` (a table of numbers), ``table``, ``image`` / ``media`` (the download route of the
+    uploaded file in ``src``, or an http(s) ``link``) or ``json`` (the raw ``data``)."""
+
+    title: str
+    series: str
+    iteration: int
+    kind: str
+    earlier: int = 0  #: earlier reports of this title and series, not shown
+    chart: Chart | None = None
+    heatmap: Heatmap | None = None
+    table: dict[str, Any] | None = None
+    src: str = ""
+    link: str = ""
+    data: JSONValue = None
+
+    @property
+    def subtitle(self) -> str:
+        """``series · iteration N · K earlier not shown`` (parts that apply)."""
+        parts = [self.series] if self.series else []
+        parts += [f"iteration {self.iteration}"] if self.iteration else []
+        parts += [f"{self.earlier} earlier not shown"] if self.earlier else []
+        return " · ".join(parts)
+
+
+def plot_views(task_id: str, plots: list[PlotRecord]) -> list[PlotView]:
+    """The latest report of each title and series, in reporting order. Line, marker and bar
+    figures of one title and iteration share one chart (as in ClearML); the rest stand alone."""
+    latest: dict[tuple[str, str], PlotRecord] = {}
+    counts: Counter[tuple[str, str]] = Counter()
+    for plot in plots:
+        key = (plot.title, plot.series)
+        counts[key] += 1
+        if key not in latest or plot.iteration >= latest[key].iteration:
+            latest[key] = plot
+    shared = _shared_charts(list(latest.values()), counts)
+    views: list[PlotView] = []
+    for plot in latest.values():
+        where = (plot.title, plot.iteration)
+        if plot.kind != "plotly" or where not in shared:
+            views.append(_plot_view(task_id, plot, counts[(plot.title, plot.series)] - 1))
+        elif not any(view is shared[where] for view in views):
+            views.append(shared[where])
+    return views
+
+
+def _shared_charts(
+    plots: list[PlotRecord], counts: Counter[tuple[str, str]]
+) -> dict[tuple[str, int], PlotView]:
+    """``(title, iteration) -> chart`` for titles whose figures at one iteration are several
+    series that fit one chart together."""
+    groups: dict[tuple[str, int], list[PlotRecord]] = {}
+    for plot in plots:
+        if plot.kind == "plotly" and isinstance(plot.data, dict):
+            groups.setdefault((plot.title, plot.iteration), []).append(plot)
+    shared: dict[tuple[str, int], PlotView] = {}
+    for (title, iteration), group in groups.items():
+        if len(group) > 1:
+            traces = [t for p in group for t in _traces(p)]
+            layout = group[0].data.get("layout") if isinstance(group[0].data, dict) else None
+            earlier = max(counts[(p.title, p.series)] for p in group) - 1
+            view = PlotView(title, "", iteration, "chart", earlier)
+            view.chart = plotly_chart(title, view.subtitle, {"data": traces, "layout": layout})
+            if view.chart is not None:
+                shared[(title, iteration)] = view
+    return shared
+
+
+def _traces(plot: PlotRecord) -> list[JSONValue]:
+    """The traces of a Plotly figure; a trace without a name is named after the plot's series."""
+    data = plot.data.get("data") if isinstance(plot.data, dict) else None
+    traces = data if isinstance(data, list) else []
+    return [{**t, "name": plot.series} if isinstance(t, dict) and not t.get("name") else t for t in traces]
+
+
+def _plot_view(task_id: str, plot: PlotRecord, earlier: int) -> PlotView:
+    view = PlotView(plot.title, plot.series, plot.iteration, "json", earlier, data=plot.data)
+    data = plot.data
+    if plot.kind == "table":
+        view.table = plot_table(plot)
+        view.kind = "table" if view.table is not None else "json"
+    elif plot.kind == "plotly":
+        layout = data.get("layout") if isinstance(data, dict) else None
+        view.chart = plotly_chart(plot.title, view.subtitle, {"data": _traces(plot), "layout": layout})
+        view.heatmap = None if view.chart else heatmap_table(data)
+        view.kind = "chart" if view.chart else "heatmap" if view.heatmap else "json"
+    elif plot.kind in ("image", "media") and isinstance(data, dict):
+        artifact, url = str(data.get("artifact") or ""), str(data.get("url") or "")
+        if artifact:
+            view.src = f"/tasks/{quote(task_id, safe='')}/artifacts/{quote(artifact, safe='/')}"
+        if url.startswith(("http://", "https://")):
+            view.link = url  # other schemes (javascript:, data:) stay text in the JSON view
+        if view.src or view.link:
+            view.kind = plot.kind
+    return view
 
 
 def plot_table(plot: PlotRecord) -> dict[str, Any] | None:
