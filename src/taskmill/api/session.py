@@ -115,6 +115,11 @@ class ProcessContext:
         self.step_reporter: contextvars.ContextVar[Any] = contextvars.ContextVar(
             "taskmill_step_reporter", default=None
         )
+        #: Task.add_requirements / ignore_requirements / force_requirements_env_freeze, applied to
+        #: the requirements the main task records (ClearML: called before Task.init)
+        self.requirements_added: dict[str, str] = {}
+        self.requirements_ignored: set[str] = set()
+        self.requirements_file: str | None = None
 
     def session(self) -> Session:
         """The default session, built from the environment on first use."""
@@ -135,6 +140,9 @@ class ProcessContext:
                 self._session.close()
             self._session = None
             self.main_task = None
+            self.requirements_added.clear()
+            self.requirements_ignored.clear()
+            self.requirements_file = None
 
 
 #: The process context (see the module docstring for why this one global exists).

@@ -19,11 +19,13 @@ import atexit
 import getpass
 import json
 import os
+import re
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +34,7 @@ from taskmill.api.artifact import Artifacts
 from taskmill.api.capture import local_root, script_info
 from taskmill.api.logger import Logger
 from taskmill.api.reporter import ConsoleTee, Reporter
+from taskmill.api.requirements import adjust, read_requirements_file, specifier
 from taskmill.api.session import PROCESS, Session
 from taskmill.core.model import (
     DEFAULT_SECTION,
@@ -69,6 +72,8 @@ class Task:
         self._attached = False  #: this process runs the task for an agent/launcher (remote values win)
         self._capture_thread: threading.Thread | None = None
         self._closed = False
+        #: register_artifact: objects uploaded again when the task closes (their final state)
+        self._registered: dict[str, tuple[Any, Mapping[str, Any] | None]] = {}
 
     # == creating and finding tasks ===========================================================
 
@@ -301,8 +306,31 @@ class Task:
                 order=str(order[0] if isinstance(order, list) else order),
                 limit=tf.get("page_size"),
             )
-            out += [cls(r, session) for r in session.store.find_tasks(flt)]
+            found = session.store.find_tasks(flt)
+            out += [cls(r, session) for r in found if allow_archived or "archived" not in r.system_tags]
         return out
+
+    @classmethod
+    def query_tasks(
+        cls,
+        project_name: str | Sequence[str] | None = None,
+        task_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        additional_return_fields: Sequence[str] | None = None,
+        task_filter: Mapping[str, Any] | None = None,
+    ) -> list[str] | list[dict[str, Any]]:
+        """Ids of the matching tasks (filters as in :meth:`get_tasks`); with
+        ``additional_return_fields``, dicts of ``id`` and those fields of each task."""
+        tasks = cls.get_tasks(
+            project_name=project_name, task_name=task_name, tags=tags, task_filter=task_filter
+        )
+        if not additional_return_fields:
+            return [t.id for t in tasks]
+        rows = []
+        for t in tasks:
+            data = t.to_dict()
+            rows.append({"id": t.id, **{f: data.get(f) for f in additional_return_fields}})
+        return rows
 
     @classmethod
     def clone(
@@ -545,6 +573,52 @@ class Task:
         """Recorded requirements, one specifier per item."""
         return [ln for ln in self.get_script_info().requirements.splitlines() if ln.strip()]
 
+    @classmethod
+    def add_requirements(cls, package_name: str, package_version: str | None = None) -> None:
+        """Add a package to the requirements the task records (ClearML: call before ``Task.init``).
+
+        ``package_version`` None records the installed version (the bare name when it is not
+        installed); a requirements file path as ``package_name`` adds every line of it. Called
+        after ``Task.init``, it updates the main task's recorded requirements at once.
+        """
+        path = Path(package_name)
+        if package_version is None and path.suffix == ".txt" and path.is_file():
+            for line in read_requirements_file(path).splitlines():
+                text = line.split("#", 1)[0].strip()
+                if text and not text.startswith("-"):
+                    name = re.split(r"[<>=!~;\[ ]", text, maxsplit=1)[0]
+                    PROCESS.requirements_added[name] = text
+        else:
+            PROCESS.requirements_added[package_name] = specifier(package_name, package_version)
+        cls._apply_requirement_controls()
+
+    @classmethod
+    def ignore_requirements(cls, package_names: str | Sequence[str]) -> None:
+        """Leave packages out of the recorded requirements (ClearML: call before ``Task.init``)."""
+        names = [package_names] if isinstance(package_names, str) else list(package_names)
+        PROCESS.requirements_ignored.update(names)
+        cls._apply_requirement_controls()
+
+    @classmethod
+    def force_requirements_env_freeze(
+        cls, force: bool = True, requirements_file: str | os.PathLike[str] | None = None
+    ) -> None:
+        """Record the environment's installed packages (what taskmill always records), or, with
+        ``requirements_file``, that file's requirements instead."""
+        if requirements_file is not None:
+            PROCESS.requirements_file = read_requirements_file(requirements_file)
+        elif not force:
+            PROCESS.requirements_file = None
+        cls._apply_requirement_controls()
+
+    @classmethod
+    def _apply_requirement_controls(cls) -> None:
+        task = PROCESS.main_task
+        if task is not None and not task._attached:
+            task._join_capture()
+            info = task.get_script_info()
+            task.set_script(requirements=_controlled_requirements(info.requirements))
+
     # == parameters and configuration ===========================================================
 
     def connect(self, mutable: T, name: str | None = None, ignore_remote_overrides: bool = False) -> T:
@@ -716,6 +790,43 @@ class Task:
         """Runtime properties."""
         return dict(self._fresh().runtime)
 
+    def set_base_docker(
+        self,
+        docker_image: str | None = None,
+        docker_arguments: str | Sequence[str] | None = None,
+        docker_setup_bash_script: str | Sequence[str] | None = None,
+    ) -> None:
+        """Record the container a ClearML agent in docker mode would use (``runtime.docker``).
+
+        taskmill agents run tasks in virtualenvs, as ClearML's agent does without ``--docker``:
+        the image is recorded and shown, not used.
+        """
+        args: list[JSONValue] = (
+            [docker_arguments] if isinstance(docker_arguments, str) else list(docker_arguments or ())
+        )
+        setup = docker_setup_bash_script
+        script: list[JSONValue] = list(setup.splitlines() if isinstance(setup, str) else setup or ())
+        self.set_runtime_properties(
+            {"docker": {"image": docker_image or "", "arguments": args, "setup_script": script}}
+        )
+
+    def set_archived(self, archive: bool) -> None:
+        """Archive or restore the task (system tag ``archived``; ``get_tasks(allow_archived=False)``
+        leaves archived tasks out)."""
+        tags = [t for t in self.get_system_tags() if t != "archived"]
+        self.set_system_tags([*tags, "archived"] if archive else tags)
+
+    def get_archived(self) -> bool:
+        """True when the task is archived."""
+        return "archived" in self.get_system_tags()
+
+    def get_output_log_web_page(self) -> str:
+        """The web UI page of this task when the store is a ``taskmill server``, else ``""``."""
+        url = self._session.settings.store_url
+        if url.startswith(("http://", "https://")):
+            return f"{url.rstrip('/')}/tasks/{self.id}"
+        return ""
+
     # == outputs ================================================================================
 
     @property
@@ -762,6 +873,22 @@ class Task:
         ):
             Path(artifact_object).unlink()
         return True
+
+    def register_artifact(
+        self,
+        name: str,
+        artifact: Any,
+        metadata: Mapping[str, Any] | None = None,
+        uniqueness_columns: bool | Sequence[str] = True,
+    ) -> None:
+        """Upload ``artifact`` (e.g. a DataFrame you keep changing) now and again, in its final
+        state, when the task closes. Blocking for the first upload."""
+        self._registered[name] = (artifact, metadata)
+        self.upload_artifact(name, artifact, metadata=metadata)
+
+    def unregister_artifact(self, name: str) -> None:
+        """Stop re-uploading ``name`` at close (its last upload stays)."""
+        self._registered.pop(name, None)
 
     def delete_artifacts(
         self, artifact_names: Sequence[str], raise_on_errors: bool = True, delete_from_storage: bool = True
@@ -835,6 +962,19 @@ class Task:
         self.flush()
         return {p.series: p.value for p in self._store().get_scalars(self.id) if p.title == "Summary"}
 
+    def get_last_scalar_metrics(self) -> dict[str, dict[str, dict[str, float]]]:
+        """``{title: {series: {"last": v, "min": v, "max": v}}}`` over the reported scalars."""
+        self.flush()
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for p in self._store().get_scalars(self.id):
+            entry = out.setdefault(p.title, {}).setdefault(
+                p.series, {"last": p.value, "min": p.value, "max": p.value}
+            )
+            entry["last"] = p.value
+            entry["min"] = min(entry["min"], p.value)
+            entry["max"] = max(entry["max"], p.value)
+        return out
+
     def get_reported_plots(self) -> list[dict[str, Any]]:
         """Reported tables and charts."""
         return [
@@ -845,8 +985,8 @@ class Task:
     def get_reported_console_output(self, number_of_reports: int = 0) -> list[str]:
         """Console lines (the last ``number_of_reports`` lines when > 0)."""
         self.flush()
-        lines = [ln.text for ln in self._store().get_log(self.id)]
-        return lines[-number_of_reports:] if number_of_reports > 0 else lines
+        tail = number_of_reports if number_of_reports > 0 else None
+        return [ln.text for ln in self._store().get_log(self.id, tail=tail)]
 
     def set_progress(self, progress: int) -> None:
         """Set progress (0-100)."""
@@ -934,6 +1074,8 @@ class Task:
             return
         self._closed = True
         self._join_capture()
+        for name, (obj, metadata) in list(self._registered.items()):
+            self.upload_artifact(name, obj, metadata=metadata)
         self._release_console()
         if self._rep is not None:
             self._rep.close()
@@ -1033,6 +1175,7 @@ class Task:
         def capture() -> None:
             try:
                 info = script_info()
+                info = replace(info, requirements=_controlled_requirements(info.requirements))
                 self._store().update_task(self.id, script=info, runtime={"script_root": local_root()})
             except Exception as exc:
                 self._reporter().log(f"taskmill: could not record the script ({exc})", "warning")
@@ -1070,6 +1213,15 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<Task id={self.id} name={self._record.name!r} project={self._record.project!r}>"
+
+
+def _controlled_requirements(recorded: str) -> str:
+    """``recorded`` after this process's add/ignore/freeze requirement controls."""
+    if not (PROCESS.requirements_added or PROCESS.requirements_ignored or PROCESS.requirements_file):
+        return recorded
+    return adjust(
+        recorded, PROCESS.requirements_added, PROCESS.requirements_ignored, PROCESS.requirements_file
+    )
 
 
 def _user() -> str:
