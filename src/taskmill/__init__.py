@@ -14,12 +14,16 @@ from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.errors import TaskmillError
 
 if TYPE_CHECKING:
+    from taskmill.api.model import InputModel, Model, OutputModel
     from taskmill.api.pipeline import PipelineController, PipelineDecorator
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "InputModel",
     "Logger",
+    "Model",
+    "OutputModel",
     "PipelineController",
     "PipelineDecorator",
     "StorageManager",
@@ -37,4 +41,8 @@ def __getattr__(name: str) -> Any:
         from taskmill.api import pipeline
 
         return getattr(pipeline, name)
+    if name in ("InputModel", "Model", "OutputModel"):  # on first use too, like pipelines
+        from taskmill.api import model
+
+        return getattr(model, name)
     raise AttributeError(f"module 'taskmill' has no attribute '{name}'")

@@ -628,7 +628,15 @@ class Task:
         any other object's public attributes to ``name`` (default ``General``). When this process
         runs the task for an agent, the stored values (possibly edited for this run) are written
         back into ``mutable`` instead, cast to the types of the code's defaults.
+
+        An ``InputModel`` is recorded as an input model of this task (``name``: its name on the
+        task); an ``OutputModel`` of this task is already connected. Either is returned as is.
         """
+        from taskmill.api.model import InputModel, OutputModel
+
+        if isinstance(mutable, (InputModel, OutputModel)):
+            mutable.connect(self, name=name)
+            return mutable
         if isinstance(mutable, argparse.Namespace):
             section = name or "Args"
             items = P.namespace_items(mutable)
@@ -927,19 +935,19 @@ class Task:
     ) -> ModelRecord:
         """Register a weights file (or folder, zipped) as an output model of this task.
 
-        The file is stored like an artifact (``model:<name>``) and the model record points at it,
-        so ``${step.models.output.-1.url}`` references resolve to it. Blocking.
+        A new ``OutputModel`` of this task: the file is stored like an artifact (``model:<name>``)
+        and the model record points at it, so ``${step.models.output.-1.url}`` references resolve
+        to it. Blocking. The local file is kept (``auto_delete_file`` is ignored).
         """
+        from taskmill.api.model import OutputModel
+
         path = Path(model_path)
         if not path.exists():
             raise FileNotFoundError(f"model file {path} does not exist")
         label = name or model_name or path.stem
-        artifact = f"model:{label}"
-        self.upload_artifact(artifact, path)
-        url = self.artifacts[artifact].url
-        record = ModelRecord(self.id, new_id(), label, url, "output", framework)
-        self._store().add_model(record)
-        return record
+        model = OutputModel(task=self, name=label, comment=comment, tags=tags, framework=framework)
+        model.update_weights(path, iteration=iteration)
+        return next(m for m in self._store().get_models(self.id) if m.id == model.id)
 
     def get_logger(self) -> Logger:
         """The task's logger (scalars, text, tables)."""
