@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from taskmill.api.session import PROCESS
+from taskmill.artifacts.transfer import cache_key, translated
+from taskmill.errors import TaskmillError
 
 
 class StorageManager:
@@ -48,3 +51,126 @@ class StorageManager:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, dest)
         return str(dest)
+
+    @classmethod
+    def exists_file(cls, remote_url: str) -> bool:
+        """True when a file (not a folder) is at ``remote_url``. Blocking (one request)."""
+        fs, path = _fs(remote_url)
+        with translated(f"checking {remote_url}", remote_url, writing=False):
+            return bool(fs.isfile(path))
+
+    @classmethod
+    def get_file_size_bytes(cls, remote_url: str, silence_errors: bool = False) -> int | None:
+        """The size of the file at ``remote_url`` in bytes; None when it cannot be read and
+        ``silence_errors`` (else the error is raised). Blocking."""
+        try:
+            fs, path = _fs(remote_url)
+            with translated(f"sizing {remote_url}", remote_url, writing=False):
+                return int(fs.size(path))
+        except (TaskmillError, OSError):
+            if silence_errors:
+                return None
+            raise
+
+    @classmethod
+    def list(cls, remote_url: str, return_full_path: bool = False, with_metadata: bool = False) -> list[Any]:
+        """Files under ``remote_url`` (recursively), as paths relative to it, or full URLs with
+        ``return_full_path``; with ``with_metadata`` dicts of ``name`` and ``size``. Blocking."""
+        fs, root = _fs(remote_url)
+        with translated(f"listing {remote_url}", remote_url, writing=False):
+            found = fs.find(root, detail=True)
+        out: list[Any] = []
+        base = root.rstrip("/")
+        for path, info in sorted(found.items()):
+            rel = path[len(base) :].lstrip("/") if path.startswith(base) else path
+            name = f"{remote_url.rstrip('/')}/{rel}" if return_full_path else rel
+            out.append({"name": name, "size": info.get("size")} if with_metadata else name)
+        return out
+
+    @classmethod
+    def get_metadata(cls, remote_url: str, return_full_path: bool = False) -> dict[str, Any] | None:
+        """``{"name", "size"}`` of the object at ``remote_url``, or None when nothing is there."""
+        fs, path = _fs(remote_url)
+        with translated(f"reading {remote_url}", remote_url, writing=False):
+            if not fs.exists(path):
+                return None
+            info = fs.info(path)
+        name = remote_url if return_full_path else path.rstrip("/").rsplit("/", 1)[-1]
+        return {"name": name, "size": info.get("size")}
+
+    @classmethod
+    def upload_folder(
+        cls,
+        local_folder: str | Path,
+        remote_url: str,
+        match_wildcard: str | None = None,
+        retries: int | None = None,
+    ) -> str:
+        """Copy the files of ``local_folder`` (those matching ``match_wildcard``, e.g. ``*.json``)
+        under ``remote_url``, keeping their relative paths; returns ``remote_url``. Blocking."""
+        folder = Path(local_folder)
+        if not folder.is_dir():
+            raise ValueError(f"no folder at '{folder}'; upload_folder copies an existing folder")
+        for file in sorted(p for p in folder.rglob(match_wildcard or "*") if p.is_file()):
+            rel = file.relative_to(folder).as_posix()
+            cls.upload_file(file, f"{remote_url.rstrip('/')}/{rel}")
+        return remote_url
+
+    @classmethod
+    def download_folder(
+        cls,
+        remote_url: str,
+        local_folder: str | None = None,
+        match_wildcard: str | None = None,
+        overwrite: bool = False,
+        skip_zero_size_check: bool = False,
+        silence_errors: bool = False,
+        max_workers: int | None = None,
+    ) -> str | None:
+        """Copy the files under ``remote_url`` (those matching ``match_wildcard``) into
+        ``local_folder`` (default: a folder in the cache), keeping their relative paths; returns
+        the folder, or None on error with ``silence_errors``. Blocking."""
+        import fnmatch
+        import shutil
+
+        try:
+            names = cls.list(remote_url)
+            target = Path(local_folder) if local_folder else Path(_cache_folder(remote_url))
+            for rel in names:
+                if match_wildcard and not fnmatch.fnmatch(rel.rsplit("/", 1)[-1], match_wildcard):
+                    continue
+                dest = target / rel
+                if dest.exists() and not overwrite:
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(
+                    cls.get_local_copy(f"{remote_url.rstrip('/')}/{rel}", extract_archive=False), dest
+                )
+        except (TaskmillError, OSError):
+            if silence_errors:
+                return None
+            raise
+        return str(target)
+
+    @classmethod
+    def set_cache_file_limit(cls, cache_file_limit: int, cache_context: str | None = None) -> int:
+        """Accepted for ClearML code; taskmill's cache keeps every download. Returns the limit."""
+        return cache_file_limit
+
+    @classmethod
+    def set_report_upload_chunk_size(cls, chunk_size_mb: int) -> None:
+        """Accepted for ClearML code (taskmill reports no per-chunk upload progress)."""
+
+    @classmethod
+    def set_report_download_chunk_size(cls, chunk_size_mb: int) -> None:
+        """Accepted for ClearML code (taskmill reports no per-chunk download progress)."""
+
+
+def _fs(url: str) -> tuple[Any, str]:
+    return PROCESS.session().artifacts.filesystem(url)
+
+
+def _cache_folder(remote_url: str) -> str:
+    """A folder in the download cache for the files under ``remote_url``."""
+    home = PROCESS.session().settings.home
+    return str(Path(home) / "cache" / "folders" / cache_key(remote_url))

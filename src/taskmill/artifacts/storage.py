@@ -279,6 +279,13 @@ class ArtifactStore:
 
     # -- plain URLs (StorageManager) --------------------------------------------------------------
 
+    def filesystem(self, url: str) -> tuple[Any, str]:
+        """The fsspec filesystem and in-filesystem path for ``url`` (a local path too), with this
+        store's storage options (S3 endpoint and credentials). Non-blocking."""
+        if transfer.is_local(url):
+            return transfer.filesystem(transfer.local_path(url), {})
+        return transfer.filesystem(url, self._storage_options)
+
     def upload_file(self, local_path: str, remote_url: str) -> str:
         """Copy a local file to ``remote_url`` (ClearML's ``StorageManager.upload_file``).
 
