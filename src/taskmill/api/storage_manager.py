@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from taskmill.api.session import PROCESS
-from taskmill.artifacts.transfer import cache_key, translated
 from taskmill.errors import TaskmillError
 
 
@@ -170,7 +170,17 @@ def _fs(url: str) -> tuple[Any, str]:
     return PROCESS.session().artifacts.filesystem(url)
 
 
+def translated(what: str, url: str, *, writing: bool) -> AbstractContextManager[None]:
+    """I/O errors as ArtifactError naming ``what`` (imported on use: ``import taskmill`` stays
+    free of fsspec)."""
+    from taskmill.artifacts import transfer
+
+    return transfer.translated(what, url, writing=writing)
+
+
 def _cache_folder(remote_url: str) -> str:
     """A folder in the download cache for the files under ``remote_url``."""
+    from taskmill.artifacts.transfer import cache_key
+
     home = PROCESS.session().settings.home
     return str(Path(home) / "cache" / "folders" / cache_key(remote_url))
