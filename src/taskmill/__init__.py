@@ -14,12 +14,14 @@ from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.errors import TaskmillError
 
 if TYPE_CHECKING:
+    from taskmill.api.dataset import Dataset
     from taskmill.api.model import InputModel, Model, OutputModel
     from taskmill.api.pipeline import PipelineController, PipelineDecorator
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Dataset",
     "InputModel",
     "Logger",
     "Model",
@@ -45,4 +47,8 @@ def __getattr__(name: str) -> Any:
         from taskmill.api import model
 
         return getattr(model, name)
+    if name == "Dataset":  # on first use too: clearml-data code only
+        from taskmill.api.dataset import Dataset
+
+        return Dataset
     raise AttributeError(f"module 'taskmill' has no attribute '{name}'")
