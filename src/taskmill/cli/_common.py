@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from taskmill.config import Settings
+from taskmill.core import humanize
 from taskmill.core.model import TaskRecord, looks_like_id
 from taskmill.core.states import TaskStatus
 from taskmill.errors import TaskNotFoundError
@@ -149,33 +150,12 @@ def format_timestamp(ts: float | None) -> str:
 
 def relative_time(ts: float | None, now: float | None = None) -> str:
     """``3 min ago`` style age of ``ts``; ``-`` when unset."""
-    if not ts:
-        return "-"
-    age = (time.time() if now is None else now) - ts
-    if age < 10:  # includes small clock skew between writers (negative ages)
-        return "just now"
-    if age < 60:
-        return f"{int(age)} s ago"
-    if age < 3600:
-        return f"{int(age // 60)} min ago"
-    if age < 86400:
-        return f"{int(age // 3600)} h ago"
-    days = int(age // 86400)
-    return f"{days} day{'s' if days != 1 else ''} ago"
+    return humanize.age(ts, now) or "-"
 
 
 def format_duration(seconds: float | None) -> str:
     """``45s``, ``3m 05s``, ``2h 03m``, ``1d 04h``; ``-`` when unknown."""
-    if seconds is None or seconds < 0:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+    return humanize.duration(seconds) or "-"
 
 
 def task_duration(task: TaskRecord, now: float | None = None) -> float | None:

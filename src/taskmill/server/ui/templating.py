@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from taskmill.core import humanize
 from taskmill.core.states import TaskStatus
 from taskmill.server.ui.security import Viewer
 
@@ -64,30 +65,12 @@ def task_look(status: TaskStatus | str) -> dict[str, str]:
 
 def duration(seconds: float | None) -> str:
     """``0.4s``, ``45s``, ``3m 05s``, ``2h 03m``, ``1d 04h``; :data:`NONE` when unknown."""
-    if seconds is None or seconds < 0:
-        return NONE
-    s = int(seconds)
-    if s < 60:
-        return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+    return humanize.duration(seconds) or NONE
 
 
 def ago(ts: float | None, now: float | None = None) -> str:
     """``3 min ago`` style age; ``never`` when unset."""
-    if not ts:
-        return "never"
-    age = (time.time() if now is None else now) - ts
-    if age < 10:
-        return "just now"
-    for limit, unit, size in ((60, "s", 1), (3600, "min", 60), (86400, "h", 3600)):
-        if age < limit:
-            return f"{int(age // size)} {unit} ago"
-    days = int(age // 86400)
-    return f"{days} day{'s' if days != 1 else ''} ago"
+    return humanize.age(ts, now) or "never"
 
 
 def timestamp(ts: float | None) -> str:
