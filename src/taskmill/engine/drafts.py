@@ -23,7 +23,6 @@ from taskmill.engine.nodes import Node
 from taskmill.errors import ConflictError
 from taskmill.store.base import TaskStore
 
-_FINAL = frozenset(s.value for s in TaskStatus if s.is_final)
 #: where a released draft is expected when its step names no queue (created if missing)
 DEFAULT_DRAFT_QUEUE = "default"
 
@@ -75,20 +74,20 @@ class DraftGate(Launcher):
             f"first with `taskmill tasks set-param {task_id} Section/name=value`)"
         )
         # it may have been released before the watcher started
-        self._on_status(task_id, self._store.get_task(task_id).status.value)
+        self._on_status(task_id, self._store.get_task(task_id).status)
 
-    def _on_status(self, task_id: str, status: str) -> None:
+    def _on_status(self, task_id: str, status: TaskStatus) -> None:
         with self._lock:
             held = self._held.get(task_id)
             if held is None:
                 return
-            if status in _FINAL:
+            if status.is_final:
                 del self._held[task_id]
                 action = "done"
-            elif status == TaskStatus.queued.value and not held.followed:
+            elif status == TaskStatus.queued and not held.followed:
                 del self._held[task_id]  # ours to take; back in, followed, if an agent was quicker
                 action = "take"
-            elif status == TaskStatus.in_progress.value and not held.followed:
+            elif status == TaskStatus.in_progress and not held.followed:
                 held.followed = True
                 action = "started"
             else:
@@ -108,7 +107,7 @@ class DraftGate(Launcher):
                 self._held[task_id] = held
             if held.started is not None:
                 held.started(task_id)
-            self._on_status(task_id, self._store.get_task(task_id).status.value)  # ended already?
+            self._on_status(task_id, self._store.get_task(task_id).status)  # ended already?
 
     def _take(self, task_id: str) -> bool:
         try:

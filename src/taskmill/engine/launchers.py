@@ -17,14 +17,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from taskmill.core.states import FINAL_STATUSES, TaskStatus
+from taskmill.core.states import TaskStatus
 from taskmill.engine.nodes import Node
 from taskmill.errors import ExecutionError
 from taskmill.store.base import TaskStore
 
 Done = Callable[[str], None]
 
-_FINAL_VALUES = frozenset(s.value for s in FINAL_STATUSES)
+#: status values a task.status event may carry (others are ignored, never guessed)
+_STATUS_VALUES = frozenset(s.value for s in TaskStatus)
 
 
 class Launcher(ABC):
@@ -164,7 +165,7 @@ class StatusFeed:
     they start watching later themselves. Survives a store that is briefly unreachable (HTTP).
     """
 
-    def __init__(self, store: TaskStore, on_status: Callable[[str, str], None], name: str) -> None:
+    def __init__(self, store: TaskStore, on_status: Callable[[str, TaskStatus], None], name: str) -> None:
         self._store = store
         self._on_status = on_status
         self._name = name
@@ -189,7 +190,9 @@ class StatusFeed:
             for event in events:
                 self._after = max(self._after, event.id)
                 if event.kind == "task.status" and event.task_id:
-                    self._on_status(event.task_id, str(event.data.get("status", "")))
+                    status = event.data.get("status")
+                    if status in _STATUS_VALUES:
+                        self._on_status(event.task_id, TaskStatus(status))
 
     def close(self) -> None:
         """Stop watching and wait for the thread (idempotent)."""
@@ -248,12 +251,12 @@ class QueueLauncher(Launcher):
             )
         self._check(task_id)  # it may have ended before we watched (a very fast agent)
 
-    def _on_status(self, task_id: str, status: str) -> None:
+    def _on_status(self, task_id: str, status: TaskStatus) -> None:
         with self._lock:
             if task_id not in self._done:
                 return
-            started = self._started.pop(task_id, None) if status == "in_progress" else None
-            done = self._done.pop(task_id, None) if status in _FINAL_VALUES else None
+            started = self._started.pop(task_id, None) if status == TaskStatus.in_progress else None
+            done = self._done.pop(task_id, None) if status.is_final else None
             if done is not None:
                 self._started.pop(task_id, None)
         if started is not None:
@@ -263,7 +266,7 @@ class QueueLauncher(Launcher):
 
     def _check(self, task_id: str) -> None:
         status = self._store.get_task(task_id).status
-        self._on_status(task_id, status.value)
+        self._on_status(task_id, status)
 
     def abort(self, task_id: str) -> None:
         rec = self._store.get_task(task_id)
