@@ -44,17 +44,24 @@ def adjust(
     the same package, ``ignored`` packages dropped; ``replacement`` (a requirements file's text)
     instead of ``recorded`` when given. Comments and blank lines are dropped."""
     base = replacement if replacement is not None else recorded
-    lines: dict[str, str] = {}
-    for line in base.splitlines():
-        text = line.split("#", 1)[0].strip()
-        match = _NAME.match(text)
-        if match:
-            lines[canonical(match.group(1))] = text
+    lines = {canonical(name): line for name, line in requirement_lines(base).items()}
     for name, line in added.items():
         lines[canonical(name)] = line
     for name in ignored:
         lines.pop(canonical(name), None)
     return "\n".join(lines[k] for k in sorted(lines))
+
+
+def requirement_lines(text: str) -> dict[str, str]:
+    """``package name -> requirement line`` of requirements text; comments, blank lines and
+    pip options (``-r``, ``--index-url`` ...) are left out."""
+    lines: dict[str, str] = {}
+    for line in text.splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        match = _NAME.match(requirement)
+        if match:
+            lines[match.group(1)] = requirement
+    return lines
 
 
 def read_requirements_file(path: str | os.PathLike[str]) -> str:

@@ -19,7 +19,6 @@ import atexit
 import getpass
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -34,7 +33,7 @@ from taskmill.api.artifact import Artifacts
 from taskmill.api.capture import local_root, script_info
 from taskmill.api.logger import Logger
 from taskmill.api.reporter import ConsoleTee, Reporter
-from taskmill.api.requirements import adjust, read_requirements_file, specifier
+from taskmill.api.requirements import adjust, read_requirements_file, requirement_lines, specifier
 from taskmill.api.session import PROCESS, Session
 from taskmill.core.model import (
     DEFAULT_SECTION,
@@ -583,11 +582,7 @@ class Task:
         """
         path = Path(package_name)
         if package_version is None and path.suffix == ".txt" and path.is_file():
-            for line in read_requirements_file(path).splitlines():
-                text = line.split("#", 1)[0].strip()
-                if text and not text.startswith("-"):
-                    name = re.split(r"[<>=!~;\[ ]", text, maxsplit=1)[0]
-                    PROCESS.requirements_added[name] = text
+            PROCESS.requirements_added.update(requirement_lines(read_requirements_file(path)))
         else:
             PROCESS.requirements_added[package_name] = specifier(package_name, package_version)
         cls._apply_requirement_controls()
