@@ -22,6 +22,7 @@ def set_draft_params(store: TaskStore, task_id: str, overrides: Mapping[str, str
     not of that type is refused). A new one is read as JSON when it parses, else as a string.
     Setting ``kwargs/<arg>`` of a function step replaces the parent output that argument was bound to.
     All or nothing: every value is checked before any is written, in one transaction.
+    No ``overrides`` writes nothing but still checks the task is a draft.
     Raises ConflictError when the task is not a draft, SpecError for a bad key or value.
     """
     record = store.get_task(task_id)
@@ -52,6 +53,8 @@ def set_draft_params(store: TaskStore, task_id: str, overrides: Mapping[str, str
                 out.append(Param(KWARGS_ARTIFACTS, name, "", linked.type))
         except ValueError as exc:
             raise SpecError(str(exc)) from None
+    if not out:  # nothing to change: the draft check above is the whole answer
+        return out
     with store.batch():
         # checked again inside the write: a task enqueued meanwhile is not edited behind its runner
         if store.get_task(task_id).status != TaskStatus.created:

@@ -17,8 +17,7 @@ from starlette.responses import Response
 from taskmill.api.editing import set_draft_params
 from taskmill.api.pipeline import operations as ops
 from taskmill.core.model import TaskRecord
-from taskmill.core.states import TaskStatus
-from taskmill.errors import ConflictError, QueueNotFoundError, TaskmillError
+from taskmill.errors import QueueNotFoundError, TaskmillError
 from taskmill.server.ui.context import Ui
 from taskmill.server.ui.security import SESSION_COOKIE, check_origin, safe_next, set_cookie
 from taskmill.server.ui.views import SERVICES_QUEUE, FormParam, draft_fields, form_params
@@ -176,12 +175,7 @@ def _save_draft(ui: Ui, task_id: str, queue: str, changed: dict[str, str]) -> No
     if not queue:
         raise ValueError("choose a queue")
     ui.store.get_queue(queue)
-    if changed:
-        set_draft_params(ui.store, task_id, changed)  # checks it is a draft, in the same write
-        return
-    record = ui.store.get_task(task_id)
-    if record.status != TaskStatus.created:
-        raise ConflictError(f"task {record.name} is {record.status.label.lower()}, not a draft")
+    set_draft_params(ui.store, task_id, changed)  # also refuses a task that is not a draft
 
 
 def _ensure_queue(ui: Ui, queue: str) -> None:
