@@ -35,7 +35,7 @@ from typing import Any
 from taskmill.api.session import PROCESS
 from taskmill.api.task import Task
 from taskmill.core.model import TaskRecord
-from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.core.states import SUCCEEDED_STATUSES, TaskStatus, TaskTypes
 from taskmill.errors import ConflictError, NotFoundError
 from taskmill.store.base import TaskFilter
 
@@ -45,7 +45,7 @@ SYSTEM_TAG = "dataset"
 CONTENT = "Dataset Content"
 DATA_ARTIFACT = "data"
 _HIDDEN = "/.datasets/"
-_FINAL = (TaskStatus.completed, TaskStatus.published)
+_SUCCEEDED = tuple(SUCCEEDED_STATUSES)  #: a dataset version is usable once its task ended well
 
 Entry = dict[str, Any]
 
@@ -144,7 +144,7 @@ class Dataset:
         else:
             if not dataset_name and not dataset_project and not dataset_tags:
                 raise ValueError("Dataset.get needs dataset_id, or dataset_project/dataset_name/tags")
-            status = (TaskStatus.published,) if only_published else _FINAL if only_completed else ()
+            status = (TaskStatus.published,) if only_published else _SUCCEEDED if only_completed else ()
             records = _find(dataset_project, dataset_name, dataset_tags, status, include_archived)
             if dataset_version:
                 records = [r for r in records if r.runtime.get("version") == dataset_version]
@@ -186,7 +186,7 @@ class Dataset:
             tags=tuple(tags or ()),
             ids=tuple(ids or ()),
             system_tags=(SYSTEM_TAG,),
-            status=_FINAL if only_completed else (),
+            status=_SUCCEEDED if only_completed else (),
             order="-created",
         )
         out = []
@@ -297,7 +297,7 @@ class Dataset:
 
     def is_final(self) -> bool:
         """True once finalized (the task is completed or published)."""
-        return self._task._fresh().status in _FINAL
+        return self._task._fresh().status.succeeded
 
     def get_num_chunks(self, include_parents: bool = True) -> int:
         """Number of stored ``data`` chunks holding the content (one per version with own files)."""

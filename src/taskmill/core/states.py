@@ -60,6 +60,11 @@ class TaskStatus(StrEnum):
         """True for statuses a task ends in (completed, failed, stopped, published)."""
         return self in FINAL_STATUSES
 
+    @property
+    def succeeded(self) -> bool:
+        """True when the task ended well: completed, or completed and then published."""
+        return self in SUCCEEDED_STATUSES
+
 
 _ALIASES = {
     "draft": "created",
@@ -82,6 +87,9 @@ _LABELS = {
 FINAL_STATUSES = frozenset(
     {TaskStatus.completed, TaskStatus.failed, TaskStatus.stopped, TaskStatus.published}
 )
+
+#: Statuses of a task that ended well (its outputs can be used).
+SUCCEEDED_STATUSES = frozenset({TaskStatus.completed, TaskStatus.published})
 
 _S = TaskStatus
 

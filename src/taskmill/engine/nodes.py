@@ -43,7 +43,7 @@ class Job:
 
     def is_completed(self) -> bool:
         """The task completed (or was published)."""
-        return self._status() in (TaskStatus.completed, TaskStatus.published)
+        return self._status().succeeded
 
     def is_failed(self) -> bool:
         """The task failed."""

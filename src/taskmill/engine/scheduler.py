@@ -343,7 +343,7 @@ class PipelineRun:
     def _on_ended(self, node: Node, task_id: str) -> None:
         rec = self._b.store.get_task(task_id)
         node.job_ended = time.time()
-        if rec.status in (TaskStatus.completed, TaskStatus.published):
+        if rec.status.succeeded:
             node.executed = task_id
             self._executed[node.name] = task_id
             self._set(node, NodeStatus.completed)

@@ -525,7 +525,7 @@ class PipelineDecorator(PipelineController):
         job_id = str(data["job_id"])
         store = PROCESS.session().store
         rec = store.get_task(job_id)
-        if rec.status not in (TaskStatus.completed, TaskStatus.published):
+        if not rec.status.succeeded:
             return
         node.status = NodeStatus(str(data["status"]))
         node.job_id = job_id

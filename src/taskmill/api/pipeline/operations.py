@@ -431,7 +431,7 @@ def new_run(
 
 def _check_resumable(run: TaskRecord) -> None:
     label = f"run {run.name} ({run.id})"
-    if run.status in (TaskStatus.completed, TaskStatus.published):
+    if run.status.succeeded:
         raise ExecutionError(
             f"{label} completed; there is nothing to resume (run the pipeline script again for a new run)"
         )

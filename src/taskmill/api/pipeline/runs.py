@@ -112,7 +112,7 @@ def resumable_nodes(
             rec = store.get_task(job_id)
         except TaskNotFoundError:
             continue
-        if rec.status not in (TaskStatus.completed, TaskStatus.published):
+        if not rec.status.succeeded:
             continue
         node.status = NodeStatus(str(data["status"]))
         node.job_id = job_id
