@@ -3,11 +3,14 @@
 Sources, highest priority first:
 
 1. environment variables ``TASKMILL_HOME``, ``TASKMILL_STORE``, ``TASKMILL_ARTIFACTS``,
-   ``TASKMILL_OUTPUT_URI``, ``TASKMILL_API_KEY`` (the key for a ``taskmill server`` store); and,
+   ``TASKMILL_OUTPUT_URI``, ``TASKMILL_API_KEY`` (the key for a ``taskmill server`` store),
+   ``TASKMILL_SERVER_ARTIFACT_ALLOW`` (comma-separated prefixes a ``taskmill server`` may also read
+   artifact bytes from, besides its artifact location), ``TASKMILL_DATAFRAME_FORMAT`` (``parquet``,
+   the default, or ``csv.gz``: ClearML's DataFrame artifact format); and,
    set by agents, launchers and ``taskmill pipelines resume``:
    ``TASKMILL_TASK_ID``, ``TASKMILL_RESUME``, ``TASKMILL_RECOMPUTE``, ``TASKMILL_PIPELINE_MODE``;
 2. the config file ``$TASKMILL_HOME/config.toml`` (keys ``store``, ``artifacts``, ``output_uri``,
-   ``api_key``);
+   ``api_key``, ``dataframe_format``, and ``server.artifact_allow``: a list of prefixes);
 3. defaults: home ``~/.taskmill``, store ``sqlite:///$TASKMILL_HOME/store.db``, artifacts
    ``$TASKMILL_HOME/artifacts``.
 
@@ -43,6 +46,12 @@ class Settings:
     pipeline_mode: str = ""  #: TASKMILL_PIPELINE_MODE: force "process" or "debug" for a re-run pipeline
     #: TASKMILL_API_KEY: secret sent to an HTTP store (``taskmill server``); "" = none. Not in repr().
     api_key: str = field(default="", repr=False)
+    #: TASKMILL_SERVER_ARTIFACT_ALLOW / ``server.artifact_allow``: locations (absolute folders, URLs
+    #: with a host) a ``taskmill server`` may read artifact bytes from besides ``artifacts_uri``
+    server_artifact_allow: tuple[str, ...] = ()
+    #: TASKMILL_DATAFRAME_FORMAT / ``dataframe_format``: how DataFrame artifacts are written
+    #: ("parquet", or ClearML's "csv.gz" for code that reads them back with pandas' csv reader)
+    dataframe_format: str = "parquet"
 
     @property
     def cache_dir(self) -> Path:
@@ -59,6 +68,8 @@ class Settings:
         artifacts = env.get("TASKMILL_ARTIFACTS") or file_cfg.get("artifacts") or str(home / "artifacts")
         output_uri = env.get("TASKMILL_OUTPUT_URI") or file_cfg.get("output_uri") or ""
         api_key = env.get("TASKMILL_API_KEY") or file_cfg.get("api_key") or ""
+        allow = env.get("TASKMILL_SERVER_ARTIFACT_ALLOW") or file_cfg.get("server.artifact_allow") or ""
+        frames = env.get("TASKMILL_DATAFRAME_FORMAT") or file_cfg.get("dataframe_format") or "parquet"
         return cls(
             home=home,
             store_url=store,
@@ -70,6 +81,8 @@ class Settings:
             recompute=env.get("TASKMILL_RECOMPUTE", ""),
             pipeline_mode=env.get("TASKMILL_PIPELINE_MODE", ""),
             api_key=api_key,
+            server_artifact_allow=tuple(p.strip() for p in allow.split(",") if p.strip()),
+            dataframe_format=frames,
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -85,6 +98,8 @@ class Settings:
             env["TASKMILL_OUTPUT_URI"] = self.output_uri
         if self.api_key:
             env["TASKMILL_API_KEY"] = self.api_key
+        if self.dataframe_format != "parquet":
+            env["TASKMILL_DATAFRAME_FORMAT"] = self.dataframe_format
         return env
 
 
@@ -95,8 +110,23 @@ def _read_config_file(path: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}; fix or remove it") from exc
-    allowed = {"store", "artifacts", "output_uri", "api_key"}
+    allowed = {"store", "artifacts", "output_uri", "api_key", "server"}
     unknown = set(data) - allowed
     if unknown:
         raise ConfigError(f"config file {path}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
-    return {k: str(v) for k, v in data.items()}
+    server = data.pop("server", {})
+    prefixes = server.get("artifact_allow", []) if isinstance(server, dict) else None
+    if (
+        not isinstance(server, dict)
+        or set(server) - {"artifact_allow"}
+        or not isinstance(prefixes, list)
+        or not all(isinstance(p, str) for p in prefixes)
+    ):
+        raise ConfigError(
+            f"config file {path}: the only server key is server.artifact_allow, a list of prefixes "
+            '(server.artifact_allow = ["/data/models", "s3://bucket/prefix"])'
+        )
+    values = {k: str(v) for k, v in data.items()}
+    if prefixes:
+        values["server.artifact_allow"] = ",".join(prefixes)
+    return values

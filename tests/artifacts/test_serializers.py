@@ -1,32 +1,35 @@
-"""Serializers on their own: which one an object gets, and that each format round-trips."""
+"""The serializer registry: which serializer an object gets, reading formats back, and plugins.
+
+Plugins are tested the way they are installed: a tiny distribution (a module and a ``.dist-info``
+folder with ``entry_points.txt``) in a folder put on ``sys.path``.
+"""
 
 from __future__ import annotations
 
 import collections
+import logging
 import subprocess
 import sys
-import threading
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from taskmill.artifacts import CustomSerializer, Serializer, default_registry
-from taskmill.artifacts.serializers import PREVIEW_LIMIT, normalize_extension
-from taskmill.errors import SerializationError
+from taskmill.artifacts import ArtifactStore, Serializer, default_registry
+from taskmill.artifacts.serializers import (
+    ENTRY_POINT_GROUP,
+    JsonSerializer,
+    SerializerRegistry,
+    entry_point_serializers,
+    normalize_extension,
+)
 
 
 def _chosen(obj: object, extension: str | None = None) -> str:
     return default_registry().candidates(obj, extension)[0].format
-
-
-def _round_trip(serializer: Serializer, obj: object, tmp_path: Path) -> Any:
-    path = tmp_path / "payload"
-    path.touch()
-    serializer.dump(obj, str(path))
-    return serializer.load(str(path))
 
 
 # -- choice by type -------------------------------------------------------------------------------
@@ -87,102 +90,164 @@ def test_normalize_extension() -> None:
     assert normalize_extension(".npz") == ".npz"
 
 
-# -- round trips ----------------------------------------------------------------------------------
+# -- reading formats back ---------------------------------------------------------------------------
 
 
-def test_npy_loads_read_only_memory_map(tmp_path: Path) -> None:
-    array = np.arange(12.0).reshape(3, 4)
-    back = _round_trip(default_registry().candidates(array)[0], array, tmp_path)
-    assert isinstance(back, np.memmap)
-    assert not back.flags.writeable
-    np.testing.assert_array_equal(back, array)
-
-
-def test_npz_round_trip(tmp_path: Path) -> None:
-    array = np.arange(10, dtype=np.int32)
-    back = _round_trip(default_registry().candidates(array, ".npz")[0], array, tmp_path)
-    np.testing.assert_array_equal(back, array)
-    assert back.dtype == np.int32
-
-
-@pytest.mark.parametrize("extension", [".parquet", ".arrow"])
-def test_dataframe_round_trip_keeps_index_and_dtypes(extension: str, tmp_path: Path) -> None:
-    frame = pd.DataFrame(
-        {"x": [1.5, 2.5, None], "n": [1, 2, 3], "s": ["a", "b", "c"]},
-        index=pd.Index([10, 20, 30], name="row"),
-    )
-    back = _round_trip(default_registry().candidates(frame, extension)[0], frame, tmp_path)
-    pd.testing.assert_frame_equal(back, frame)
-
-
-@pytest.mark.parametrize("obj", [{"a": [1, 2.5, None, True], "b": {"c": "é"}}, [1, "two", [3]], {}, []])
-def test_json_round_trip(obj: object, tmp_path: Path) -> None:
-    serializer = default_registry().candidates(obj)[0]
-    assert serializer.format == "json"
-    assert _round_trip(serializer, obj, tmp_path) == obj
-
-
-@pytest.mark.parametrize(
-    "obj", [{"a": (1, 2)}, {1: "int key"}, {"x": float("nan")}, {"f": np.float64(1.0)}, [object()]]
-)
-def test_json_refuses_what_would_not_come_back_equal(obj: object, tmp_path: Path) -> None:
-    json_serializer = default_registry().candidates(obj)[0]
-    assert json_serializer.format == "json"
-    with pytest.raises(SerializationError):
-        _round_trip(json_serializer, obj, tmp_path)
-
-
-def test_text_round_trip_is_exact(tmp_path: Path) -> None:
-    text = "line 1\r\nline 2\nünïcödé\n"
-    assert _round_trip(default_registry().candidates(text)[0], text, tmp_path) == text
-
-
-def test_pickle_round_trip_of_a_lambda(tmp_path: Path) -> None:
-    def offset(x: int) -> int:
-        return x + 41
-
-    serializer = default_registry().candidates(offset)[0]
-    assert serializer.format == "pickle"
-    assert _round_trip(serializer, offset, tmp_path)(1) == 42
-
-
-def test_pickle_failure_is_a_serialization_error(tmp_path: Path) -> None:
-    with pytest.raises(SerializationError, match="serialization_function"):
-        _round_trip(default_registry().candidates(threading.Lock())[0], threading.Lock(), tmp_path)
-
-
-def test_custom_functions_round_trip(tmp_path: Path) -> None:
-    serializer = CustomSerializer(lambda obj: obj.encode("ascii"), lambda data: data.decode("ascii").upper())
-    assert _round_trip(serializer, "abc", tmp_path) == "ABC"
-
-
-def test_custom_function_must_return_bytes(tmp_path: Path) -> None:
-    with pytest.raises(SerializationError, match="must return bytes"):
-        _round_trip(CustomSerializer(lambda obj: "not bytes"), "x", tmp_path)  # type: ignore[arg-type,return-value]
-
-
-def test_custom_function_errors_are_wrapped(tmp_path: Path) -> None:
-    def broken(obj: object) -> bytes:
-        raise RuntimeError("boom")
-
-    with pytest.raises(SerializationError, match="boom"):
-        _round_trip(CustomSerializer(broken), "x", tmp_path)
-
-
-# -- previews -------------------------------------------------------------------------------------
-
-
-def test_previews_describe_the_object(tmp_path: Path) -> None:
+def test_for_format_finds_the_reader_or_none() -> None:
     registry = default_registry()
-    array = np.zeros((2, 3), dtype=np.float32)
-    assert registry.candidates(array)[0].preview(array) == "ndarray shape=(2, 3) dtype=float32"
-    frame = pd.DataFrame({"col": range(100)})
-    preview = registry.candidates(frame)[0].preview(frame)
-    assert preview.startswith("DataFrame 100 rows x 1 columns") and "col" in preview
-    assert "99" not in preview  # only the head
-    long_list = list(range(10_000))
-    preview = registry.candidates(long_list)[0].preview(long_list)
-    assert len(preview) == PREVIEW_LIMIT and preview.endswith("…")
+    for fmt in ("raw", "zip", "npy", "npz", "parquet", "arrow", "json", "text", "pickle"):
+        found = registry.for_format(fmt)
+        assert found is not None and found.format == fmt
+    assert registry.for_format("no-such-format") is None
+
+
+class _Point:
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+
+
+class _PointSerializer(Serializer):
+    type_name = "point"
+    format = "point-text"
+    extensions = (".point",)
+
+    def matches(self, obj: object) -> bool:
+        return isinstance(obj, _Point)
+
+    def dump(self, obj: object, path: str) -> None:
+        assert isinstance(obj, _Point)
+        Path(path).write_text(f"{obj.x},{obj.y}")
+
+    def load(self, path: str) -> _Point:
+        x, y = Path(path).read_text().split(",")
+        return _Point(int(x), int(y))
+
+
+def test_with_serializers_puts_them_first_and_leaves_the_original_alone(tmp_path: Path) -> None:
+    base = default_registry()
+    registry = base.with_serializers([_PointSerializer()])
+    assert registry.candidates(_Point(1, 2))[0].format == "point-text"
+    assert base.candidates(_Point(1, 2))[0].format == "pickle"
+    assert registry.for_format("point-text") is not None and base.for_format("point-text") is None
+
+    store = ArtifactStore(str(tmp_path / "store"), str(tmp_path / "cache"), serializers=registry)
+    record = store.upload("t1", "where", _Point(3, 4))
+    assert record.format == "point-text" and record.uri.endswith(".point")
+    back = store.load(record)
+    assert (back.x, back.y) == (3, 4)
+
+
+def test_a_plain_registry_is_exactly_what_it_was_given() -> None:
+    registry = SerializerRegistry([JsonSerializer()])
+    assert [s.format for s in registry.serializers] == ["json"]
+    assert registry.candidates("text") == []
+
+
+# -- third-party serializers through entry points ----------------------------------------------------
+
+_PLUGIN = """
+from pathlib import Path
+
+from taskmill.artifacts import Serializer
+
+
+class Celsius(float):
+    pass
+
+
+class CelsiusSerializer(Serializer):
+    type_name = "celsius"
+    format = "celsius"
+    extensions = (".celsius",)
+
+    def matches(self, obj):
+        return isinstance(obj, Celsius)
+
+    def dump(self, obj, path):
+        Path(path).write_text(repr(float(obj)))
+
+    def load(self, path):
+        return Celsius(float(Path(path).read_text()))
+
+
+def make_json_again():
+    from taskmill.artifacts.serializers import JsonSerializer
+
+    return JsonSerializer()  # format 'json' is taken by the built-in one
+
+
+not_a_serializer = 42
+"""
+
+
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder on ``sys.path`` holding an installed-looking distribution ``tm-demo-plugin``."""
+    site = tmp_path / "site"
+    (site / "tm_demo_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "tm_demo_plugin.py").write_text(_PLUGIN)
+    (site / "tm_demo_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: tm-demo-plugin\nVersion: 1.0\n"
+    )
+    (site / "tm_demo_plugin-1.0.dist-info" / "entry_points.txt").write_text(
+        textwrap.dedent(
+            f"""\
+            [{ENTRY_POINT_GROUP}]
+            celsius = tm_demo_plugin:CelsiusSerializer
+            clash = tm_demo_plugin:make_json_again
+            missing = tm_demo_plugin_gone:Nothing
+            wrong = tm_demo_plugin:not_a_serializer
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    sys.modules.pop("tm_demo_plugin", None)
+
+
+def test_entry_point_serializers_are_found_lazily_and_used(
+    plugin_site: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = default_registry()
+    assert "tm_demo_plugin" not in sys.modules  # building a registry reads no entry point
+    assert registry.for_format("json") is not None
+    assert "tm_demo_plugin" not in sys.modules  # nor does reading a built-in format back
+
+    with caplog.at_level(logging.WARNING, logger="taskmill.artifacts.serializers"):
+        assert registry.candidates(2.5)[-1].format == "pickle"  # the first choice reads them
+    warnings = [r.getMessage() for r in caplog.records]
+    assert "tm_demo_plugin" in sys.modules
+    plugin = sys.modules["tm_demo_plugin"]
+
+    assert registry.for_format("celsius") is registry.candidates(plugin.Celsius(0))[0]
+
+    # An artifact store with the default serializers (as every task has) stores it with them.
+    store = ArtifactStore(str(tmp_path / "store"), str(tmp_path / "cache"))
+    record = store.upload("t1", "temperature", plugin.Celsius(21.5))
+    assert record.format == "celsius" and record.type == "celsius" and record.uri.endswith(".celsius")
+    back = store.load(record)
+    assert isinstance(back, plugin.Celsius) and back == 21.5
+
+    # The broken entry points are skipped, each with a warning naming it; the built-ins stay.
+    skipped = sorted(message.split(" = ")[0].rsplit(" ", 1)[-1] for message in warnings)
+    assert skipped == ["clash", "missing", "wrong"]
+    assert type(registry.for_format("json")) is JsonSerializer
+    assert _chosen({"a": 1}) == "json"
+
+
+def test_entry_points_are_read_once_per_registry(plugin_site: Path) -> None:
+    registry = default_registry()
+    first = registry.serializers
+    (plugin_site / "tm_demo_plugin-1.0.dist-info" / "entry_points.txt").write_text("")
+    assert registry.serializers is first
+    assert [s.format for s in first][:1] == ["celsius"]
+
+
+def test_the_loader_skips_formats_already_taken(plugin_site: Path) -> None:
+    found = entry_point_serializers([JsonSerializer()])
+    assert [s.format for s in found] == ["celsius"]
+    found = entry_point_serializers()  # nothing given: the clashing one is a serializer like any
+    assert sorted(s.format for s in found) == ["celsius", "json"]
 
 
 # -- laziness -------------------------------------------------------------------------------------

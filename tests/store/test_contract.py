@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from taskmill.core.model import (
     new_id,
 )
 from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.core.stored import DEFAULT_QUEUE, SERVICES_QUEUE
 from taskmill.errors import (
     ConflictError,
     InvalidTransitionError,
@@ -50,7 +52,8 @@ def http_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         backing = f"sqlite:///{tmp_path}/store.db"
     else:
         backing = str(request.getfixturevalue("pg_url"))
-    with served(backing, tmp_path) as server:
+    # The contract's records point at made-up locations; the server confines reads to allowed ones.
+    with served(backing, tmp_path, artifact_allow=("/x", "/m")) as server:
         yield server.url
 
 
@@ -258,6 +261,63 @@ def test_concurrent_log_appends_lose_nothing(store: TaskStore, store_url: str) -
     assert {ln.text for ln in lines} == {f"{k}-{i}" for k in range(4) for i in range(25)}
 
 
+NAN, INF = float("nan"), float("inf")
+
+
+def _same(a: object, b: object) -> bool:
+    """Equality where NaN equals NaN (and nothing else changes)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def test_reports_round_trip_nan_and_inf(store: TaskStore) -> None:
+    t = store.create_task(TaskRecord(id=new_id(), name="t", project="p"))
+    values = [NAN, INF, -INF, 0.5]
+    store.add_scalars(t.id, [ScalarPoint("loss", "train", i, v) for i, v in enumerate(values)])
+    store.add_scalars(t.id, [ScalarPoint("Summary", "best", 0, NAN)])  # a single value
+    table = {"columns": ["a", "b"], "rows": [[1.0, NAN], [INF, -INF]]}
+    figure = {"data": [{"type": "scatter", "x": [0, 1, 2], "y": [NAN, INF, -INF]}], "layout": {}}
+    store.add_plot(t.id, PlotRecord("tbl", "s", 0, "table", table))
+    store.add_plot(t.id, PlotRecord("fig", "s", 0, "plotly", figure))
+    params = [Param("Args", "lr", NAN), Param("Args", "limit", INF), Param("Args", "l", [-INF])]
+    store.set_params(t.id, params)
+
+    got = {(p.title, p.iteration): p.value for p in store.get_scalars(t.id)}
+    assert [got["loss", i] for i in (1, 2, 3)] == [INF, -INF, 0.5]
+    assert math.isnan(got["loss", 0]) and math.isnan(got["Summary", 0])
+    plots = {p.title: p.data for p in store.get_plots(t.id)}
+    assert _same(plots["tbl"], table) and _same(plots["fig"], figure)
+    assert _same(store.get_param_dict(t.id), {"Args/lr": NAN, "Args/limit": INF, "Args/l": [-INF]})
+
+
+def test_a_retried_claim_returns_the_same_task(store: TaskStore) -> None:
+    """A claim repeated with its request id (its answer was lost) gets the task it took, not another."""
+    store.create_queue("q")
+    first, second = make(store, "first"), make(store, "second")
+    store.enqueue(first.id, "q")
+    store.enqueue(second.id, "q")
+    got = store.claim(["q"], "w1", request_id="req-1")
+    assert got is not None and got.id == first.id
+    again = store.claim(["q"], "w1", request_id="req-1")
+    assert again is not None and again.id == first.id and again.status == TaskStatus.in_progress
+    assert [e.task_id for e in store.queue_entries("q")] == [second.id]  # nothing else was taken
+    other = store.claim(["q"], "w1", request_id="req-2")
+    assert other is not None and other.id == second.id
+    assert store.claim(["q"], "w1", request_id="req-3") is None
+    assert store.claim(["q"], "w1", request_id="req-2") is not None  # still the same answer
+
+
+def test_a_new_store_has_the_standard_queues(store: TaskStore) -> None:
+    """``default`` and ``services`` exist from the start, as on a ClearML Server; empty."""
+    assert [(q.name, q.depth) for q in store.list_queues()] == [(DEFAULT_QUEUE, 0), (SERVICES_QUEUE, 0)]
+    assert store.create_queue(DEFAULT_QUEUE).name == DEFAULT_QUEUE  # still idempotent
+
+
 def test_queues_priority_and_claim(store: TaskStore) -> None:
     store.create_queue("default")
     assert store.create_queue("default").name == "default"  # idempotent
@@ -384,6 +444,29 @@ def test_pipeline_nodes_keep_order_and_update(store: TaskStore) -> None:
         ("c", {"status": "pending"}),
     ]
     assert store.get_nodes(make(store).id) == []
+
+
+def test_find_tasks_search_text_is_literal(store: TaskStore) -> None:
+    """``%``, ``_`` and ``\\`` in a tag or a name search match themselves, never as wildcards."""
+    under = make(store, "run_1", tags=("my_tag",))
+    plain = make(store, "runX1", tags=("myXtag",))
+    pct = make(store, "100% done", tags=("50%",))
+    slash = make(store, "a\\b", tags=("c:\\d",))
+    make(store, "100 done", tags=("50",))
+
+    def ids(**kw: object) -> set[str]:
+        return {t.id for t in store.find_tasks(TaskFilter(**kw))}  # type: ignore[arg-type]
+
+    assert ids(tags=("my_tag",)) == {under.id}
+    assert ids(tags=("myXtag",)) == {plain.id}
+    assert ids(name_contains="n_1") == {under.id}
+    assert ids(name_contains="_") == {under.id}
+    assert ids(name_contains="0%") == {pct.id}
+    assert ids(tags=("50%",)) == {pct.id}
+    assert ids(name_contains="a\\b") == {slash.id}
+    assert ids(name_contains="\\") == {slash.id}
+    assert ids(tags=("c:\\d",)) == {slash.id}
+    assert ids(name_contains="%") == {pct.id}
 
 
 def test_find_by_cache_key_only_finished(store: TaskStore) -> None:

@@ -106,3 +106,57 @@ def test_store_from_older_revision_is_upgraded(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
+
+
+def _at_revision(sqlalchemy_url: str, revision: str) -> None:
+    """Create the schema of an older taskmill (up to ``revision``) at ``sqlalchemy_url``."""
+    import sqlalchemy
+    from alembic import command
+    from alembic.config import Config
+
+    from taskmill.store.sql.migrate import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sqlalchemy.create_engine(sqlalchemy_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    engine.dispose()
+
+
+def test_an_older_postgres_store_is_refused_until_upgraded(pg_url: str) -> None:
+    """A team database never migrates because some client opened it: `taskmill store upgrade` does."""
+    from taskmill.store.sql.db import StoreURL
+    from taskmill.store.sql.migrate import upgrade
+
+    _at_revision(StoreURL.parse(pg_url).sqlalchemy_url, "0004")
+    with pytest.raises(StoreSchemaError, match=r"'0004'.*taskmill store upgrade") as info:
+        open_store(pg_url)
+    assert "\n" not in str(info.value)
+    assert upgrade(pg_url) == ("0004", HEAD)
+    assert upgrade(pg_url) == (HEAD, HEAD)  # idempotent
+    store = open_store(pg_url)
+    assert {q.name for q in store.list_queues()} == {"default", "services"}
+    store.close()
+
+
+def test_an_empty_postgres_database_is_still_initialised(pg_url: str) -> None:
+    store = open_store(pg_url)
+    assert store.list_queues()  # the standard queues: the schema is at head
+    store.close()
+
+
+def test_sqlite_stores_keep_migrating_on_open(tmp_path: Path) -> None:
+    _at_revision(f"sqlite:///{tmp_path}/old.db", "0004")
+    open_store(f"sqlite:///{tmp_path}/old.db").close()
+    with sqlite3.connect(tmp_path / "old.db") as c:
+        assert c.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
+
+
+def test_upgrade_refuses_what_it_cannot_upgrade(tmp_path: Path) -> None:
+    from taskmill.store.sql.migrate import upgrade
+
+    with pytest.raises(ValueError, match="on the server"):
+        upgrade("http://127.0.0.1:9/")
+    assert upgrade(f"sqlite:///{tmp_path}/new.db") == (None, HEAD)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from taskmill.artifacts import transfer
+import taskmill.artifacts.transfer as transfer
 from taskmill.artifacts.hashing import sha256_file
 from taskmill.errors import ArtifactError
 

@@ -3,18 +3,20 @@
 numpy, pandas and pyarrow are imported inside the methods, and only after ``matches`` has seen an
 object whose type comes from that library, so ``import taskmill.artifacts`` stays light. Reads
 memory-map the file when the format allows it (``.npy``, Arrow IPC): opening a 1 GiB array costs
-a page-table update, not a copy. The interface these implement is in
-:mod:`taskmill.artifacts.serializers`.
+a page-table update, not a copy. :class:`CsvGzSerializer` is ClearML's DataFrame format, kept for
+code written around its round trip (opt in per upload or with a setting; Parquet stays the
+default). The interface these implement is in :mod:`taskmill.artifacts.serializer`.
 """
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from taskmill.artifacts.serializers import Serializer, module_root, truncate
+from taskmill.artifacts.serializer import Serializer, module_root, truncate
 from taskmill.errors import SerializationError
 
 
@@ -196,6 +198,52 @@ class ArrowSerializer(Serializer):
         except pa.ArrowInvalid as exc:
             raise SerializationError(f"{path} is not a valid Arrow IPC file: {exc}") from exc
         return table.to_pandas(split_blocks=True)
+
+    def preview(self, obj: object) -> str:
+        return _frame_preview(obj)
+
+
+def _is_pandas_frame(obj: object) -> bool:
+    """True for any pandas DataFrame (CSV needs no pyarrow)."""
+    if module_root(obj) != "pandas":
+        return False
+    import pandas as pd
+
+    return isinstance(obj, pd.DataFrame)
+
+
+class CsvGzSerializer(Serializer):
+    """pandas DataFrame -> gzip-compressed CSV with the index as first column (ClearML's format).
+
+    The round trip is ClearML's, on purpose: the file is the one ClearML writes (reading it with a
+    plain ``pd.read_csv`` shows the index as an ``"Unnamed: 0"`` column), ``load`` reads the first
+    column back as the index, and dtypes are whatever CSV parsing infers (``int32`` -> ``int64``,
+    ``float32`` -> ``float64``, categoricals and datetimes -> ``object``).
+    Use it when code depends on that; Parquet keeps dtypes exactly. Dumps are deterministic
+    (gzip ``mtime=0``), so the same frame always hashes the same. Loads into memory.
+    """
+
+    type_name = "pandas"
+    format = "csv.gz"
+    extensions = (".csv.gz",)
+
+    def matches(self, obj: object) -> bool:
+        return _is_pandas_frame(obj)
+
+    def dump(self, obj: object, path: str) -> None:
+        # no name, mtime=0: the gzip header would otherwise embed both and change the hash
+        with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as handle:
+            obj.to_csv(handle, index=True)  # type: ignore[attr-defined]  # a DataFrame per matches()
+
+    def load(self, path: str) -> Any:
+        import pandas as pd
+
+        try:
+            return pd.read_csv(path, index_col=[0], compression="gzip")
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise SerializationError(f"{path} is not a valid .csv.gz file: {exc}") from exc
 
     def preview(self, obj: object) -> str:
         return _frame_preview(obj)

@@ -1,327 +1,110 @@
-"""How Python objects become artifact files and back: the serializer interface and its registry.
+"""The serializer registry: which serializer stores an object, and which one reads a format back.
 
-This module holds the :class:`Serializer` interface, the :class:`SerializerRegistry` that picks one by
-the object's type, and the serializers that need only the standard library and cloudpickle (files,
-folders, JSON, text, pickle, user functions). numpy and pandas serializers live in
-:mod:`taskmill.artifacts.data_serializers` and import those libraries only when an object of theirs
-shows up. Where the bytes go (local folder, S3, cache) is :mod:`taskmill.artifacts.storage`'s job.
+:class:`SerializerRegistry` is an ordered list of :class:`~taskmill.artifacts.serializer.Serializer`
+objects; the first that matches an object stores it, and a stored record is read back by the one
+whose ``format`` it names. :func:`default_registry` builds the usual one.
+
+Third-party serializers
+-----------------------
+A package adds serializers by declaring entry points in the group ``taskmill.serializers``
+(:data:`ENTRY_POINT_GROUP`), e.g. in its ``pyproject.toml``::
+
+    [project.entry-points."taskmill.serializers"]
+    torch = "taskmill_torch:TensorSerializer"
+
+An entry point names a :class:`Serializer` subclass (instantiated with no arguments), a
+zero-argument factory returning a serializer, or a serializer instance. Entry points are read
+lazily, the first time a registry from :func:`default_registry` has to choose a serializer for
+an object (or meets a format no built-in reads), never at import; each registry reads them at
+most once. They are tried in entry-point name order, before the built-in serializers, so a
+plugin can take a type that would otherwise be pickled. An entry point that fails to load, does
+not give a serializer, or reuses a ``format`` already taken (which would make existing artifacts
+unreadable) is skipped with a warning on the ``taskmill.artifacts.serializers`` logger.
+
+This module also re-exports the serializer interface and the built-in serializers under their
+historical import path (``taskmill.artifacts.serializers.Serializer`` etc.).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import pickle
-import shutil
-import zipfile
-from abc import ABC, abstractmethod
+import logging
+import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, ClassVar
 
-import cloudpickle
-
-from taskmill.errors import SerializationError
-
-#: Longest preview string kept in a record (previews are for humans, not for round trips).
-PREVIEW_LIMIT = 512
-
-
-def truncate(text: str, limit: int = PREVIEW_LIMIT) -> str:
-    """Cut ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def module_root(obj: object) -> str:
-    """Top-level package of ``obj``'s type (``numpy`` for ``numpy.ndarray``).
-
-    Serializers check this before importing a heavy library, so an object from elsewhere never
-    triggers ``import numpy``/``import pandas``.
-    """
-    return type(obj).__module__.partition(".")[0]
-
-
-def _fspath(obj: object) -> str:
-    """``obj`` (a ``str`` or ``os.PathLike``, as ``matches`` checked) as a ``str`` path."""
-    if not isinstance(obj, str | os.PathLike):
-        raise TypeError(f"expected a path, got {type(obj).__qualname__}")
-    path = os.fspath(obj)
-    return path if isinstance(path, str) else os.fsdecode(path)
-
-
-class Serializer(ABC):
-    """Turns one kind of object into one local file and back.
-
-    Implementations are stateless: every method may be called from several threads at once.
-    ``dump`` writes a file the storage layer then hashes and moves into place; ``load`` reads a
-    local file (the stored file itself or a cached download) and may keep it memory-mapped.
-    """
-
-    #: Kind of object, stored as ``ArtifactRecord.type`` (``numpy``, ``pandas``, ``json``, ...).
-    type_name: ClassVar[str]
-    #: On-disk format, stored as ``ArtifactRecord.format``; loading looks the serializer up by it.
-    format: ClassVar[str]
-    #: File extensions this serializer writes, the first being the default; empty when the file
-    #: keeps its own name (then any ``extension_name`` is accepted and ignored).
-    extensions: ClassVar[tuple[str, ...]]
-    #: True when the file is a zip archive that ``get()`` extracts (folders).
-    archive: ClassVar[bool] = False
-
-    @abstractmethod
-    def matches(self, obj: object) -> bool:
-        """True if this serializer can store ``obj`` (cheap: must not import heavy libraries)."""
-
-    @abstractmethod
-    def dump(self, obj: object, path: str) -> None:
-        """Write ``obj`` to the local file ``path`` (created empty by the caller; overwritten).
-
-        Raises:
-            SerializationError: If ``obj`` cannot be represented in this format; the caller then
-                tries the next matching serializer (ultimately pickle).
-            OSError: If writing fails.
-        """
-
-    @abstractmethod
-    def load(self, path: str) -> Any:
-        """Read the object back from the local file ``path``.
-
-        Raises:
-            SerializationError: If the file does not hold a valid object of this format.
-            OSError: If reading fails.
-        """
-
-    def preview(self, obj: object) -> str:
-        """A short human-readable description of ``obj`` (truncated ``repr`` by default)."""
-        return truncate(repr(obj))
-
-    def filename(self, stem: str, obj: object, extension: str) -> str:
-        """Name of the stored file for an artifact whose (sanitized) name is ``stem``."""
-        return stem + extension
-
-
-class FileSerializer(Serializer):
-    """An existing file (``str`` path or ``os.PathLike``) stored as-is; loads as a ``Path``."""
-
-    type_name = "file"
-    format = "raw"
-    extensions = ()  # keeps the source file's name, whatever extension_name says
-
-    def matches(self, obj: object) -> bool:
-        # A PathLike is always meant as a path (a missing one is an error, raised by dump); a str
-        # only counts as a path when that file exists, as in ClearML.
-        if isinstance(obj, os.PathLike):
-            return not os.path.isdir(obj)
-        return isinstance(obj, str) and os.path.isfile(obj)
-
-    def dump(self, obj: object, path: str) -> None:
-        source = _fspath(obj)
-        if not os.path.isfile(source):
-            raise ValueError(f"no file or folder at '{source}'; pass the path of an existing file")
-        shutil.copyfile(source, path)
-
-    def load(self, path: str) -> Any:
-        return Path(path)
-
-    def preview(self, obj: object) -> str:
-        source = _fspath(obj)
-        return truncate(f"file {os.path.basename(source)} ({os.path.getsize(source)} bytes)")
-
-    def filename(self, stem: str, obj: object, extension: str) -> str:
-        name = os.path.basename(_fspath(obj))
-        return name or stem
-
-
-class FolderSerializer(Serializer):
-    """An existing folder, stored as a zip of its contents; loads as the extracted folder's ``Path``."""
-
-    type_name = "folder"
-    format = "zip"
-    extensions = (".zip",)
-    archive = True
-
-    def matches(self, obj: object) -> bool:
-        return isinstance(obj, str | os.PathLike) and os.path.isdir(obj)
-
-    def dump(self, obj: object, path: str) -> None:
-        root = _fspath(obj)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            # Sorted walk: the same folder gives the same member order, hence a stable listing.
-            for folder, dirs, files in os.walk(root):
-                dirs.sort()
-                relative = os.path.relpath(folder, root)
-                if relative != "." and not files and not dirs:
-                    archive.write(folder, relative)  # keep empty folders
-                for file_name in sorted(files):
-                    full = os.path.join(folder, file_name)
-                    archive.write(full, os.path.normpath(os.path.join(relative, file_name)))
-
-    def load(self, path: str) -> Any:
-        # The storage layer extracts archives (it owns the cache); on its own this is the zip.
-        return Path(path)
-
-    def preview(self, obj: object) -> str:
-        root = _fspath(obj)
-        count = sum(len(files) for _, _, files in os.walk(root))
-        return truncate(f"folder {os.path.basename(os.path.normpath(root))}: {count} files")
-
-    def filename(self, stem: str, obj: object, extension: str) -> str:
-        name = os.path.basename(os.path.normpath(_fspath(obj)))
-        return (name or stem) + extension
-
-
-class JsonSerializer(Serializer):
-    """Plain ``dict``/``list`` as JSON, only when JSON gives the same object back.
-
-    Tuples, non-string keys, NaN, subclasses (``np.float64``) or non-JSON values would silently
-    change on a round trip, so ``dump`` refuses them and the storage falls back to pickle.
-    """
-
-    type_name = "json"
-    format = "json"
-    extensions = (".json",)
-
-    def matches(self, obj: object) -> bool:
-        # Exact types: a subclass (OrderedDict, defaultdict) would come back as a plain dict.
-        return type(obj) in (dict, list)
-
-    def dump(self, obj: object, path: str) -> None:
-        try:
-            exact = _json_exact(obj)
-            text = json.dumps(obj, ensure_ascii=False, allow_nan=False) if exact else ""
-        except (ValueError, RecursionError) as exc:  # NaN/inf, or nested too deep
-            raise SerializationError(f"not JSON-serializable: {exc}") from exc
-        if not exact:
-            raise SerializationError(
-                "JSON would not give the same object back (tuples, non-str keys or non-JSON types)"
-            )
-        with open(path, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-
-    def load(self, path: str) -> Any:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise SerializationError(f"invalid JSON in {path}: {exc}") from exc
-
-
-def _json_exact(obj: object) -> bool:
-    """True if JSON brings ``obj`` back with the same types (exact types: no subclasses, str keys)."""
-    if type(obj) is dict:
-        return all(type(k) is str and _json_exact(v) for k, v in obj.items())
-    if type(obj) is list:
-        return all(_json_exact(v) for v in obj)
-    return type(obj) in (str, int, float, bool) or obj is None
-
-
-class TextSerializer(Serializer):
-    """A ``str`` that is not the path of an existing file, stored as UTF-8 text."""
-
-    type_name = "str"
-    format = "text"
-    extensions = (".txt",)
-
-    def matches(self, obj: object) -> bool:
-        return type(obj) is str
-
-    def dump(self, obj: object, path: str) -> None:
-        assert isinstance(obj, str)  # guaranteed by matches()
-        try:
-            data = obj.encode("utf-8")
-        except UnicodeEncodeError as exc:  # lone surrogates: pickle keeps them
-            raise SerializationError(f"text is not valid UTF-8: {exc}") from exc
-        with open(path, "wb") as handle:
-            handle.write(data)
-
-    def load(self, path: str) -> Any:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8")
-
-
-class PickleSerializer(Serializer):
-    """Anything else, through cloudpickle (handles lambdas and locally defined classes)."""
-
-    type_name = "pickle"
-    format = "pickle"
-    extensions = (".pkl", ".pickle")
-
-    def matches(self, obj: object) -> bool:
-        return True
-
-    def dump(self, obj: object, path: str) -> None:
-        with open(path, "wb") as handle:
-            try:
-                cloudpickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
-                raise SerializationError(
-                    f"cannot pickle {type(obj).__qualname__}: {exc}; pass serialization_function= "
-                    "(and deserialization_function= when reading) to store it another way"
-                ) from exc
-
-    def load(self, path: str) -> Any:
-        with open(path, "rb") as handle:
-            try:
-                return pickle.load(handle)
-            except (pickle.UnpicklingError, AttributeError, ImportError, EOFError) as exc:
-                raise SerializationError(
-                    f"cannot unpickle {path}: {exc}; the module that defines the object's class must "
-                    "be importable here (same packages as the producing task)"
-                ) from exc
-
-
-class CustomSerializer(Serializer):
-    """User functions ``obj -> bytes`` and ``bytes -> obj`` (ClearML's ``serialization_function``)."""
-
-    type_name = "custom"
-    format = "custom"
-    extensions = (".bin",)
-
-    def __init__(
-        self,
-        serialize: Callable[[Any], bytes | bytearray] | None = None,
-        deserialize: Callable[[bytes], Any] | None = None,
-    ) -> None:
-        self._serialize = serialize
-        self._deserialize = deserialize
-
-    def matches(self, obj: object) -> bool:
-        return self._serialize is not None
-
-    def dump(self, obj: object, path: str) -> None:
-        if self._serialize is None:
-            raise SerializationError("no serialization_function given")
-        try:
-            data = self._serialize(obj)
-        except Exception as exc:  # user code: anything may come out of it
-            raise SerializationError(f"serialization_function failed: {exc!r}") from exc
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise SerializationError(
-                f"serialization_function must return bytes, it returned {type(data).__qualname__}"
-            )
-        with open(path, "wb") as handle:
-            handle.write(data)
-
-    def load(self, path: str) -> Any:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        if self._deserialize is None:
-            return data
-        try:
-            return self._deserialize(data)
-        except Exception as exc:  # user code
-            raise SerializationError(f"deserialization_function failed: {exc!r}") from exc
+from taskmill.artifacts.data_serializers import (
+    ArrowSerializer,
+    CsvGzSerializer,
+    NpySerializer,
+    NpzSerializer,
+    ParquetSerializer,
+)
+from taskmill.artifacts.plain_serializers import (
+    CustomSerializer,
+    FileSerializer,
+    FolderSerializer,
+    JsonSerializer,
+    PickleSerializer,
+    TextSerializer,
+)
+from taskmill.artifacts.serializer import PREVIEW_LIMIT, Serializer, module_root, truncate
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PREVIEW_LIMIT",
+    "ArrowSerializer",
+    "CsvGzSerializer",
+    "CustomSerializer",
+    "FileSerializer",
+    "FolderSerializer",
+    "JsonSerializer",
+    "NpySerializer",
+    "NpzSerializer",
+    "ParquetSerializer",
+    "PickleSerializer",
+    "Serializer",
+    "SerializerRegistry",
+    "TextSerializer",
+    "default_registry",
+    "entry_point_serializers",
+    "module_root",
+    "normalize_extension",
+    "truncate",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The entry-point group third-party packages declare their serializers in.
+ENTRY_POINT_GROUP = "taskmill.serializers"
 
 
 class SerializerRegistry:
     """An ordered set of serializers; the first one that matches an object stores it.
 
-    Immutable once built. The default order (see :func:`default_registry`) puts specific types
-    before general ones and pickle last, since pickle matches everything.
+    Its content is fixed once built: ``serializers`` in the order given, and, when ``discover``
+    is a callable (see :func:`default_registry`), the serializers it returns put first, which it
+    is called for at most once per registry, on first need. Thread-safe.
     """
 
-    def __init__(self, serializers: Sequence[Serializer]) -> None:
-        self._serializers = tuple(serializers)
+    def __init__(
+        self,
+        serializers: Sequence[Serializer],
+        *,
+        discover: Callable[[Sequence[Serializer]], Sequence[Serializer]] | None = None,
+    ) -> None:
+        self._own = tuple(serializers)
+        self._discover = discover
+        self._all: tuple[Serializer, ...] | None = None if discover is not None else self._own
+        self._lock = threading.Lock()
+
+    @property
+    def serializers(self) -> tuple[Serializer, ...]:
+        """Every serializer, in the order they are tried (loads discovered ones on first use)."""
+        if self._all is None:
+            with self._lock:
+                if self._all is None and self._discover is not None:
+                    self._all = (*self._discover(self._own), *self._own)
+        assert self._all is not None  # set above, or in __init__ without a discover callable
+        return self._all
 
     def candidates(self, obj: object, extension: str | None = None) -> list[Serializer]:
         """Serializers able to store ``obj``, best first.
@@ -337,7 +120,7 @@ class SerializerRegistry:
         Raises:
             ValueError: If ``extension`` is given and no serializer for ``obj`` writes it.
         """
-        matching = [s for s in self._serializers if s.matches(obj)]
+        matching = [s for s in self.serializers if s.matches(obj)]
         if extension is None:
             return matching
         wanted = normalize_extension(extension)
@@ -352,10 +135,25 @@ class SerializerRegistry:
 
     def for_format(self, fmt: str) -> Serializer | None:
         """The serializer that reads format ``fmt`` (a record's ``format``), or None if unknown."""
-        for serializer in self._serializers:
+        # Discovered serializers never reuse a format of the given ones, so a known format is
+        # answered without reading entry points.
+        for serializer in self._own:
+            if serializer.format == fmt:
+                return serializer
+        for serializer in self.serializers:
             if serializer.format == fmt:
                 return serializer
         return None
+
+    def with_serializers(self, serializers: Sequence[Serializer]) -> SerializerRegistry:
+        """A new registry trying ``serializers`` first, then this one's (this one is unchanged).
+
+        The in-process way to register serializers: pass the result to one
+        :class:`~taskmill.artifacts.storage.ArtifactStore` as ``serializers=``; installed packages
+        use the entry-point group instead. Reads this registry's entry points now, if it has not
+        yet. A format given here takes precedence for reading over the same format further down.
+        """
+        return SerializerRegistry([*serializers, *self.serializers])
 
 
 def normalize_extension(extension: str) -> str:
@@ -364,16 +162,52 @@ def normalize_extension(extension: str) -> str:
     return extension if extension.startswith(".") or not extension else "." + extension
 
 
-def default_registry() -> SerializerRegistry:
-    """A new registry with every built-in serializer, in priority order."""
-    # Imported here: data_serializers imports this module for the base class.
-    from taskmill.artifacts.data_serializers import (
-        ArrowSerializer,
-        NpySerializer,
-        NpzSerializer,
-        ParquetSerializer,
-    )
+def entry_point_serializers(taken: Sequence[Serializer] = ()) -> list[Serializer]:
+    """Load the serializers installed packages declare in :data:`ENTRY_POINT_GROUP`.
 
+    Blocking (reads the installed distributions' metadata and imports the plugin modules). In
+    entry-point name order; entry points that fail, give no serializer, or reuse the ``format``
+    of one in ``taken`` or of an earlier entry point are skipped with a warning.
+    """
+    # Imported here: reading distribution metadata is only needed once a registry is used.
+    from importlib.metadata import entry_points
+
+    formats = {s.format for s in taken}
+    found: list[Serializer] = []
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        try:
+            target = point.load()
+            serializer = target() if callable(target) and not isinstance(target, Serializer) else target
+        except Exception as exc:  # plugin code: anything may come out of it
+            logger.warning("skipping serializer entry point %s = %s: %r", point.name, point.value, exc)
+            continue
+        if not isinstance(serializer, Serializer):
+            logger.warning(
+                "skipping serializer entry point %s = %s: it gave a %s, not a Serializer",
+                point.name,
+                point.value,
+                type(serializer).__qualname__,
+            )
+            continue
+        if serializer.format in formats:
+            logger.warning(
+                "skipping serializer entry point %s = %s: format '%s' is already taken",
+                point.name,
+                point.value,
+                serializer.format,
+            )
+            continue
+        formats.add(serializer.format)
+        found.append(serializer)
+    return found
+
+
+def default_registry() -> SerializerRegistry:
+    """A new registry: third-party serializers (entry points, read on first use), then the built-ins.
+
+    Built-ins in priority order: files, folders, numpy, pandas, JSON, text, and pickle last,
+    since pickle matches everything.
+    """
     return SerializerRegistry(
         [
             FileSerializer(),
@@ -385,5 +219,7 @@ def default_registry() -> SerializerRegistry:
             JsonSerializer(),
             TextSerializer(),
             PickleSerializer(),
-        ]
+            CsvGzSerializer(),  # after pickle, which matches everything: chosen only when asked for
+        ],
+        discover=entry_point_serializers,
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from taskmill.artifacts import transfer
+import taskmill.artifacts.transfer as transfer
 from taskmill.artifacts.cache import LocalCache
 from taskmill.artifacts.hashing import sha256_file
 from taskmill.artifacts.serializers import (

@@ -11,6 +11,7 @@ into one :class:`~taskmill.errors.ArtifactError` with a fix-it hint.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -136,15 +137,21 @@ def _fsync(path: str) -> None:
 def atomic_file(final_path: str) -> Iterator[str]:
     """Yield a temporary path next to ``final_path``; on success make it ``final_path`` atomically.
 
-    The caller writes the temporary file (any way it likes). When the block exits normally the
-    file is fsynced and renamed over ``final_path`` with ``os.replace``: readers see the old file or
-    the new one, never a partial one, and a reader that has the old file open or memory-mapped
-    keeps reading the old bytes. On an exception the temporary file is removed.
+    The caller writes the temporary file (any way it likes); it is locked (shared ``flock``)
+    until the block ends, so garbage collection never takes it from a live writer. When the
+    block exits normally the file is fsynced and renamed over ``final_path`` with
+    ``os.replace``: readers see the old file or the new one, never a partial one, and a reader
+    that has the old file open or memory-mapped keeps reading the old bytes. On an exception
+    the temporary file is removed.
     """
     folder = os.path.dirname(final_path)
     os.makedirs(folder, exist_ok=True)
     tmp = new_temp_file(folder, os.path.splitext(final_path)[1])
+    # A shared lock on the file while it is written tells `store gc` (taskmill.artifacts.gc)
+    # that its writer is alive: gc removes only temporary files it can lock exclusively.
+    held = os.open(tmp, os.O_RDONLY)
     try:
+        fcntl.flock(held, fcntl.LOCK_SH)
         yield tmp
         _fsync(tmp)  # durable before visible: the record pointing here may be committed next
         os.replace(tmp, final_path)
@@ -152,6 +159,8 @@ def atomic_file(final_path: str) -> Iterator[str]:
         with suppress(OSError):
             os.remove(tmp)
         raise
+    finally:
+        os.close(held)
     # The rename itself must survive a crash too; a failure here leaves a valid file behind.
     with suppress(OSError):
         _fsync(folder)

@@ -18,7 +18,14 @@ from taskmill.types import JSONValue
 
 
 class NodeStatus(StrEnum):
-    """Status of a pipeline node as shown in the DAG (ClearML's node statuses)."""
+    """Status of a pipeline node as shown in the DAG (ClearML's node statuses).
+
+    ``str()``, ``format()`` and ``repr()`` give the plain value, as ClearML's string statuses
+    print (``{'load': 'completed'}``, not ``<...: 'completed'>``); it compares equal to it too.
+    """
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
     pending = "pending"  #: waiting for parents
     queued = "queued"  #: its task exists and waits to run (queue, draft, launcher slot)

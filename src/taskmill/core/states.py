@@ -27,7 +27,13 @@ class TaskStatus(StrEnum):
     """Lifecycle status of a task (ClearML's ``Task.TaskStatusEnum`` values).
 
     ``created`` is shown as *Draft* and ``stopped`` as *Aborted*; :meth:`parse` accepts both names.
+
+    ``str()``, ``format()`` and ``repr()`` give the plain value, as ClearML's string statuses
+    print (``{'load': 'completed'}``, not ``<...: 'completed'>``); it compares equal to it too.
     """
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
     created = "created"
     queued = "queued"

@@ -14,8 +14,21 @@ import hmac
 import re
 import secrets
 
+#: May also create, list and revoke API keys.
+ADMIN_ROLE = "admin"
+#: Everything but key management (SDK clients, agents, the CLI's task commands).
+USER_ROLE = "user"
+ROLES = (ADMIN_ROLE, USER_ROLE)
+
 #: ``tm_`` + 16 hex characters of id + ``_`` + url-safe random part.
 _SECRET_RE = re.compile(r"^tm_([0-9a-f]{16})_([A-Za-z0-9_\-]{20,128})$")
+
+
+def check_role(role: str) -> str:
+    """``role`` if it is one of :data:`ROLES`; else a ValueError naming them."""
+    if role not in ROLES:
+        raise ValueError(f"unknown API key role '{role}'; use one of: {', '.join(ROLES)}")
+    return role
 
 
 def new_key_id() -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from taskmill.core.model import (
@@ -36,7 +37,11 @@ from taskmill.core.model import (
 )
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.errors import InvalidValueError
+from taskmill.store.api_keys import ADMIN_ROLE, USER_ROLE
 from taskmill.types import JSONValue
+
+#: The HTTP header carrying ``<task id>:<attempt>`` of a fenced client (see :meth:`TaskStore.fence`).
+ATTEMPT_HEADER = "X-Taskmill-Attempt"
 
 
 def check_log_window(limit: int | None, tail: int | None) -> None:
@@ -72,13 +77,20 @@ class TaskFilter:
 class ApiKeyRecord:
     """An API key of a ``taskmill server``, as listed. The secret itself is never stored or listed.
 
-    ``revoked`` is when it was revoked (None while it is valid).
+    ``revoked`` is when it was revoked (None while it is valid). ``role`` is ``admin`` (may
+    also create, list and revoke keys) or ``user`` (everything else: SDK clients, agents).
     """
 
     id: str
     name: str = ""
     created: float = 0.0
     revoked: float | None = None
+    role: str = USER_ROLE
+
+    @property
+    def is_admin(self) -> bool:
+        """True for an admin key: it may manage API keys."""
+        return self.role == ADMIN_ROLE
 
     @property
     def is_revoked(self) -> bool:
@@ -87,7 +99,13 @@ class ApiKeyRecord:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-able form."""
-        return {"id": self.id, "name": self.name, "created": self.created, "revoked": self.revoked}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "revoked": self.revoked,
+            "role": self.role,
+        }
 
 
 class TaskStore(ABC):
@@ -297,12 +315,19 @@ class TaskStore(ABC):
         """The tasks waiting in a queue, in the order they will be served."""
 
     @abstractmethod
-    def claim(self, queues: Sequence[str], worker: str) -> TaskRecord | None:
+    def claim(
+        self, queues: Sequence[str], worker: str, *, request_id: str | None = None
+    ) -> TaskRecord | None:
         """Atomically take the next task from the first non-empty queue of ``queues``.
 
         The task leaves the queue and becomes ``in_progress`` with ``worker`` set. Never hands the
         same task to two callers, across threads, processes and machines. Non-blocking: returns
         None when every queue is empty.
+
+        Idempotent per ``request_id`` (a caller-made unique id, e.g. a fresh
+        :func:`~taskmill.core.model.new_id` per claim): when a task was already claimed with
+        it, that task is returned (as it is now) and nothing else is claimed, so a claim
+        repeated after its answer was lost never takes a second task nor strands the first.
         """
 
     # -- agents -------------------------------------------------------------------------------
@@ -363,11 +388,13 @@ class TaskStore(ABC):
     # -- API keys -----------------------------------------------------------------------------
 
     @abstractmethod
-    def create_api_key(self, name: str = "") -> tuple[str, str]:
+    def create_api_key(self, name: str = "", *, role: str | None = None) -> tuple[str, str]:
         """Create an API key; returns ``(key_id, secret)``.
 
         The secret (``tm_<key_id>_<random>``) is returned only here: the store keeps a salted hash
         of it, so it cannot be shown again. ``name`` is a free label (who or what uses the key).
+        ``role``: ``admin`` or ``user``; None makes the store's first key an admin and any later
+        one a user. Another role is a ValueError naming the valid ones.
         """
 
     @abstractmethod
@@ -387,6 +414,65 @@ class TaskStore(ABC):
 
         Malformed secrets simply match nothing. Comparison is constant-time.
         """
+
+    def set_caller(self, key: ApiKeyRecord | None) -> None:
+        """Say who makes this context's calls from now on (None: nobody known).
+
+        Per context (thread or asyncio task), never shared: a server sets the key of each
+        request. Status changes made in the context record the key's name (``by`` in their
+        ``task.status`` event) where the backend keeps events.
+        """
+        self._callers().set(key)
+
+    def current_caller(self) -> ApiKeyRecord | None:
+        """The key set by :meth:`set_caller` in this context, or None."""
+        return self._callers().get()
+
+    def _callers(self) -> ContextVar[ApiKeyRecord | None]:
+        callers: ContextVar[ApiKeyRecord | None] | None = self.__dict__.get("_caller_var")
+        if callers is None:
+            # dict.setdefault is atomic: threads racing here agree on one variable
+            callers = self.__dict__.setdefault(
+                "_caller_var", ContextVar(f"taskmill-caller-{id(self)}", default=None)
+            )
+        return callers
+
+    # -- fencing: writes from a superseded attempt are refused -----------------------------------
+
+    @abstractmethod
+    def attempt_of(self, task_id: str) -> int:
+        """The task's current attempt number: 1 after its first claim, +1 per claim (0: never claimed).
+
+        Raises TaskNotFoundError for an unknown task.
+        """
+
+    def fence(self, task_id: str | None, attempt: int | None = None) -> None:
+        """Make this store object's writes to ``task_id`` those of attempt ``attempt``.
+
+        Process-wide (every thread), for the process that runs one attempt of a task: from now on
+        its status, artifact and log writes to ``task_id`` raise ConflictError (409 over HTTP)
+        once another attempt has started, so a zombie never completes a task or overwrites a
+        retry's outputs. Writes to other tasks are not affected. ``fence(None)`` lifts it.
+        """
+        self.__dict__["_fence"] = (task_id, int(attempt)) if task_id and attempt else None
+
+    def set_request_fence(self, task_id: str | None, attempt: int | None = None) -> None:
+        """Like :meth:`fence` for this context only (thread or asyncio task): what a server sets
+        from each request's ``X-Taskmill-Attempt`` header. Overrides :meth:`fence` while set."""
+        self._fences().set((task_id, int(attempt)) if task_id and attempt else None)
+
+    def current_fence(self) -> tuple[str, int] | None:
+        """``(task id, attempt)`` this context writes as, or None (unfenced)."""
+        fence: tuple[str, int] | None = self._fences().get() or self.__dict__.get("_fence")
+        return fence
+
+    def _fences(self) -> ContextVar[tuple[str, int] | None]:
+        fences: ContextVar[tuple[str, int] | None] | None = self.__dict__.get("_fence_var")
+        if fences is None:
+            fences = self.__dict__.setdefault(
+                "_fence_var", ContextVar(f"taskmill-fence-{id(self)}", default=None)
+            )
+        return fences
 
     def check_api_key(self, secret: str) -> bool:
         """True if ``secret`` belongs to a key that is not revoked."""

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from taskmill.core.model import (
     ArtifactRecord,
     ConfigObject,
@@ -48,10 +50,11 @@ from taskmill.core.model import (
     ScriptInfo,
     TaskRecord,
     WorkerRecord,
+    new_id,
 )
 from taskmill.core.states import TaskStatus
-from taskmill.store import wire
-from taskmill.store.base import ApiKeyRecord, TaskFilter, TaskStore, check_log_window
+from taskmill.store import api_keys, wire
+from taskmill.store.base import ATTEMPT_HEADER, ApiKeyRecord, TaskFilter, TaskStore, check_log_window
 from taskmill.store.http_transport import StoreAuthError, Transport
 from taskmill.types import JSONValue
 
@@ -88,13 +91,21 @@ class HttpTaskStore(TaskStore):
             started with ``--no-auth``.
         timeout: Seconds to wait for one response (long-polls add their own wait).
         retry_for: Seconds to keep retrying while the server is unreachable.
+        transport: The httpx transport requests go through (default: plain HTTP(S)); for
+            proxies, mounts and fault injection in tests.
     """
 
     def __init__(
-        self, url: str, api_key: str | None = None, *, timeout: float = 30.0, retry_for: float = 60.0
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retry_for: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
     ):
         self.url = url.rstrip("/")
-        self._http = Transport(self.url, api_key, timeout=timeout, retry_for=retry_for)
+        self._http = Transport(self.url, api_key, timeout=timeout, retry_for=retry_for, transport=transport)
         self._local = threading.local()  # .pending: held-back batch operations of this thread
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -113,10 +124,12 @@ class HttpTaskStore(TaskStore):
         body: Mapping[str, Any] | None = None,
         query: Mapping[str, Any] | None = None,
         defer: bool = False,
+        idempotent: bool = False,
     ) -> Any:
         """Run operation ``op``: ``method path`` directly, or as part of this thread's batch.
 
         ``ids`` are the path parameters by name (batch arguments need them unencoded).
+        ``idempotent``: the request may be repeated after it was sent (whatever its method).
         Returns the decoded JSON result (None for 204).
         """
         pending = self._pending()
@@ -125,7 +138,9 @@ class HttpTaskStore(TaskStore):
             if defer:
                 return None
             return self._flush(pending)[-1]
-        response = self._http.request(method, path, json=body, params=query)
+        response = self._http.request(
+            method, path, json=body, params=query, idempotent=idempotent, headers=self._fence_header()
+        )
         return None if response.status_code == 204 or not response.content else response.json()
 
     def _flush(self, pending: list[dict[str, Any]]) -> list[Any]:
@@ -133,8 +148,13 @@ class HttpTaskStore(TaskStore):
         pending.clear()  # sent (or failed and rolled back): either way they are no longer pending
         if not ops:
             return []
-        results: list[Any] = self._http.request("POST", "/batch", json={"ops": ops}).json()["results"]
+        response = self._http.request("POST", "/batch", json={"ops": ops}, headers=self._fence_header())
+        results: list[Any] = response.json()["results"]
         return results
+
+    def _fence_header(self) -> dict[str, str] | None:
+        fence = self.current_fence()
+        return None if fence is None else {ATTEMPT_HEADER: f"{fence[0]}:{fence[1]}"}
 
     def _flush_pending(self) -> None:
         pending = self._pending()
@@ -167,6 +187,9 @@ class HttpTaskStore(TaskStore):
         rec = replace(task, created=task.created or now, last_update=now)
         result = self._call("create_task", "POST", "/tasks", body=wire.to_wire(rec), defer=True)
         return rec if result is None else wire.task_from_wire(result)
+
+    def attempt_of(self, task_id: str) -> int:
+        return int(self._call("attempt_of", "GET", f"/tasks/{_q(task_id)}/attempt", ids={"task_id": task_id}))
 
     def get_task(self, task_id: str) -> TaskRecord:
         return wire.task_from_wire(
@@ -358,8 +381,13 @@ class HttpTaskStore(TaskStore):
         found = self._call("queue_entries", "GET", f"/queues/{_q(queue)}/entries", ids={"name": queue})
         return [wire.entry_from_wire(e) for e in found]
 
-    def claim(self, queues: Sequence[str], worker: str) -> TaskRecord | None:
-        result = self._call("claim", "POST", "/queues/claim", body={"queues": list(queues), "worker": worker})
+    def claim(
+        self, queues: Sequence[str], worker: str, *, request_id: str | None = None
+    ) -> TaskRecord | None:
+        # Every claim carries a request id, so the transport may repeat it when the answer was
+        # lost (the server committed, then the connection broke): the repeat gets the same task.
+        body = {"queues": list(queues), "worker": worker, "request_id": request_id or new_id()}
+        result = self._call("claim", "POST", "/queues/claim", body=body, idempotent=True)
         return None if result["task"] is None else wire.task_from_wire(result["task"])
 
     # -- agents -------------------------------------------------------------------------------
@@ -416,8 +444,9 @@ class HttpTaskStore(TaskStore):
 
     # -- API keys -----------------------------------------------------------------------------
 
-    def create_api_key(self, name: str = "") -> tuple[str, str]:
-        result = self._call("create_api_key", "POST", "/keys", body={"name": name})
+    def create_api_key(self, name: str = "", *, role: str | None = None) -> tuple[str, str]:
+        body = {"name": name} if role is None else {"name": name, "role": api_keys.check_role(role)}
+        result = self._call("create_api_key", "POST", "/keys", body=body)
         return str(result["id"]), str(result["secret"])
 
     def list_api_keys(self) -> list[ApiKeyRecord]:

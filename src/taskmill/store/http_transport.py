@@ -7,8 +7,9 @@ are retried, and why that is safe:
 
 * the connection could not be made, or the server closed it without answering: the request was
   not processed (uvicorn only closes idle connections when it stops), so any request is retried;
-* the connection broke after the request was sent: only idempotent requests (GET, PUT, DELETE)
-  are retried, since a POST may have been applied;
+* the connection broke after the request was sent: only idempotent requests (GET, PUT, DELETE,
+  and POSTs made idempotent by a request id, such as claims) are retried, since a plain POST
+  may have been applied;
 * 503 (the server cannot reach its database): retried, nothing was applied.
 
 Error responses are turned back into the exception the server-side store raised (same class,
@@ -18,6 +19,7 @@ local one.
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import ssl
 import time
@@ -27,8 +29,14 @@ from typing import Any
 
 import httpx
 
-from taskmill import errors
-from taskmill.errors import StoreConnectionError, StoreError, TaskmillError
+import taskmill.errors as errors
+from taskmill.errors import (
+    ConflictError,
+    NotFoundError,
+    StoreConnectionError,
+    StoreError,
+    TaskmillError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,16 +67,24 @@ def _rebuild(kind: str, status: int, detail: str, fields: Mapping[str, Any]) -> 
     if kind in ("ValueError", "ValidationError") or status in (400, 413, 422):
         return ValueError(detail)
     if status == 404:
-        return errors.NotFoundError(detail)
+        return NotFoundError(detail)
     if status == 409:
-        return errors.ConflictError(detail)
+        return ConflictError(detail)
     return StoreError(f"server error {status}: {detail}")
 
 
 class Transport:
     """JSON requests to ``<url>/api/v1`` with retries and error mapping; thread-safe."""
 
-    def __init__(self, url: str, api_key: str | None, *, timeout: float, retry_for: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None,
+        *,
+        timeout: float,
+        retry_for: float,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.url = url
         self.retry_for = retry_for
         headers = {"User-Agent": "taskmill-http-store"}
@@ -82,6 +98,7 @@ class Transport:
             # Plain http needs no certificates; loading the CA bundle costs ~16 ms per process,
             # which every step process started by an agent would pay.
             verify=True if url.startswith("https://") else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -98,12 +115,18 @@ class Transport:
         timeout: float | None = None,
         content: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
     ) -> httpx.Response:
         """Send a request (retrying as the module docstring says); returns a 2xx response.
+
+        ``idempotent``: repeating the request is safe even after it was sent (a POST that
+        carries a request id, like a claim), so a broken connection is retried for it too.
 
         Raises the mapped store exception for an error response, StoreConnectionError when the
         server stayed unreachable for ``retry_for`` seconds.
         """
+        if json is not None:
+            content, headers = encode_json(json), {**(headers or {}), "Content-Type": "application/json"}
         deadline = time.monotonic() + self.retry_for
         delay = FIRST_DELAY
         tries = 0
@@ -113,7 +136,6 @@ class Transport:
                 response = self.client.request(
                     method,
                     path,
-                    json=json,
                     params=_query(params),
                     content=content,
                     headers=headers,
@@ -122,7 +144,7 @@ class Transport:
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 why = f"{type(exc).__name__}: {exc}"
             except httpx.TransportError as exc:
-                if method not in _IDEMPOTENT:
+                if method not in _IDEMPOTENT and not idempotent:
                     raise StoreConnectionError(
                         f"taskmill server {self.url}: {method} {path} failed after it was sent "
                         f"({type(exc).__name__}: {exc}); it may or may not have been applied"
@@ -177,6 +199,15 @@ class Transport:
             )
         fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
         raise _rebuild(str(body.get("error", "")), response.status_code, detail, fields or {})
+
+
+def encode_json(value: Any) -> bytes:
+    """``value`` as a compact UTF-8 JSON body; non-finite floats as ``NaN``, ``Infinity``, ``-Infinity``.
+
+    httpx refuses those floats, but reports carry them (a table with a missing value) and the
+    server reads and writes these tokens, so they round-trip unchanged.
+    """
+    return jsonlib.dumps(value, ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode()
 
 
 def _detail(response: httpx.Response) -> str:

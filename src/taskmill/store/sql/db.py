@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskmill.errors import InvalidValueError, StoreConnectionError, StoreError, StoreUnreadableError
+from taskmill.errors import (
+    InvalidValueError,
+    NotFoundError,
+    StoreConnectionError,
+    StoreError,
+    StoreUnreadableError,
+)
 
 Row = tuple[Any, ...]
 
@@ -64,6 +70,29 @@ class StoreURL:
         return "postgresql+psycopg://" + self.conninfo[len("postgresql://") :]
 
 
+#: The fix every "cannot use this location" message ends with.
+_WHERE_INSTEAD = (
+    "Point TASKMILL_STORE at a usable file (sqlite:////path/to/store.db) or TASKMILL_HOME at a "
+    "writable folder."
+)
+
+
+def _make_folder(folder: Path) -> None:
+    """Create the store's folder (and parents) or raise one clear StoreConnectionError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = Path(exc.filename or folder)
+        raise StoreConnectionError(
+            f"cannot use the SQLite store folder {folder}: {blocker} is a file, not a folder. "
+            + _WHERE_INSTEAD
+        ) from exc
+    except OSError as exc:
+        raise StoreConnectionError(
+            f"cannot create the folder {folder} for the SQLite store ({exc.strerror}). {_WHERE_INSTEAD}"
+        ) from exc
+
+
 class Database:
     """One DB-API connection shared by the threads of a process, with re-entrant transactions.
 
@@ -73,8 +102,9 @@ class Database:
     outer transaction. Statements outside a transaction autocommit.
     """
 
-    def __init__(self, url: StoreURL) -> None:
+    def __init__(self, url: StoreURL, *, create: bool = True) -> None:
         self.url = url
+        self._create = create
         self.dialect = url.dialect
         self._lock = threading.RLock()
         self._depth = 0
@@ -82,7 +112,14 @@ class Database:
         self._write_lock_fd: int | None = None
         self._conn: Any = self._connect()
         if self.dialect == "sqlite":
-            self._write_lock_fd = os.open(url.path + ".write-lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self._write_lock_fd = os.open(url.path + ".write-lock", os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                self._conn.close()
+                raise StoreConnectionError(
+                    f"cannot use the SQLite store {url.path}: its folder is not writable "
+                    f"({exc.strerror}). {_WHERE_INSTEAD}"
+                ) from exc
         #: suffix that locks selected rows until commit (no-op on SQLite: the DB lock covers it)
         self.for_update = " FOR UPDATE" if self.dialect == "postgresql" else ""
         self.skip_locked = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
@@ -111,8 +148,18 @@ class Database:
         p = Path(path)
         if p.exists() and p.is_dir():
             raise StoreUnreadableError(f"store path {path} is a folder, not a SQLite file")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        if not self._create and not p.is_file():
+            raise NotFoundError(
+                f"no taskmill store at {path}: nothing has been tracked there yet (a typo in "
+                f"TASKMILL_STORE or TASKMILL_HOME?). {_WHERE_INSTEAD}"
+            )
+        _make_folder(p.parent)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise StoreConnectionError(
+                f"cannot open the SQLite store {path}: {exc}. {_WHERE_INSTEAD}"
+            ) from exc
         deadline = time.monotonic() + 30.0
         while True:
             try:

@@ -1,9 +1,14 @@
-"""Bring a store's schema to the version this taskmill needs, safely, on open.
+"""Bring a store's schema to the version this taskmill needs, safely.
 
 The common case (schema already current) costs one query and imports nothing heavy. Otherwise
 Alembic runs under a lock (a file lock next to a SQLite store, an advisory lock on PostgreSQL) so
 that processes opening a new store at once migrate it exactly once. A schema newer than ours is
 reported, never downgraded or recreated.
+
+Who migrates: an embedded SQLite store (one user) and an empty database of either kind are
+migrated on open. A PostgreSQL store at an older revision is a team database that other
+clients, maybe of the older version, still use: opening it is refused with a message naming
+``taskmill store upgrade``, which calls :func:`upgrade` (explicit, once, by its administrator).
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from taskmill.errors import StoreError, StoreSchemaError, StoreUnreadableError
-from taskmill.store.sql.db import Database
+from taskmill.store.sql.db import Database, StoreURL
 
 #: Every revision this taskmill knows, oldest first. The last one is the head it migrates to.
 #: A test checks that this matches the Alembic scripts in ``migrations/versions``.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 HEAD = KNOWN_REVISIONS[-1]
 
 _PG_LOCK_KEY = 0x7A5C_3111  # arbitrary, constant: identifies "taskmill migration" advisory locks
@@ -53,12 +58,46 @@ def current_revision(db: Database) -> str | None:
 def ensure_schema(db: Database) -> str:
     """Migrate the store to :data:`HEAD` if needed; returns the revision it is at.
 
-    Idempotent and safe to call from many processes at once.
+    Idempotent and safe to call from many processes at once. Raises StoreSchemaError for a
+    PostgreSQL store at an older revision (see the module docstring: :func:`upgrade` it).
     """
     rev = current_revision(db)
     if rev == HEAD:
         return rev
     _check_known(db, rev)
+    if rev is not None and db.dialect == "postgresql":
+        raise StoreSchemaError(
+            f"store {db.url.url} has schema revision '{rev}', older than this taskmill's '{HEAD}'; "
+            "a shared database is never migrated by a client. Its administrator upgrades it once "
+            f"with `taskmill store upgrade --store {db.url.url}` (clients of the older taskmill "
+            "must be upgraded too)."
+        )
+    return _migrate(db)
+
+
+def upgrade(url: str) -> tuple[str | None, str]:
+    """Migrate the SQL store at ``url`` to :data:`HEAD`, whatever its kind; returns ``(from, to)``.
+
+    What ``taskmill store upgrade`` runs. Idempotent (``(HEAD, HEAD)`` when current), safe
+    beside other openers (the migration lock), and it creates the schema of an empty database.
+    Raises ValueError for an HTTP store (its server's database is upgraded on the server),
+    StoreSchemaError for a schema newer than this taskmill.
+    """
+    if url.startswith(("http://", "https://")):
+        raise ValueError(
+            f"{url} is a taskmill server: upgrade its database on the server, with "
+            "`taskmill store upgrade --store <the server's store URL>`"
+        )
+    db = Database(StoreURL.parse(url))
+    try:
+        before = current_revision(db)
+        _check_known(db, before)
+        return before, _migrate(db)
+    finally:
+        db.close()
+
+
+def _migrate(db: Database) -> str:
     with _migration_lock(db):
         rev = current_revision(db)  # another process may have migrated while we waited
         if rev != HEAD:

@@ -1,0 +1,39 @@
+"""The store layer loads without the authoring API, in a fresh interpreter each time."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+
+def _loaded(statement: str, prefix: str) -> list[str]:
+    code = f"import sys\n{statement}\nprint(sorted(m for m in sys.modules if m.startswith({prefix!r})))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return list(ast.literal_eval(done.stdout))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import taskmill.store",
+        "import taskmill.store.base",
+        "import taskmill.store.factory",
+        "import taskmill.store.sql.store",
+        "import taskmill.store.http",
+        "import taskmill.artifacts",
+        "import taskmill",
+    ],
+)
+def test_lower_layers_load_no_api_module(statement: str) -> None:
+    assert _loaded(statement, "taskmill.api") == []
+
+
+def test_the_root_package_still_offers_the_api_on_first_use() -> None:
+    code = "from taskmill import PipelineController, StorageManager, Task, TaskStatus, __version__"
+    assert "taskmill.api.task" in _loaded(code, "taskmill.api")
+    assert _loaded("from taskmill import Task", "taskmill.api.pipeline") == []  # pipelines stay unloaded

@@ -1,0 +1,61 @@
+"""Task outputs in the SQL store: artifact order, appended records, log sequence numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskmill.core.model import ArtifactRecord, LogLine, ModelRecord, PlotRecord, ScalarPoint
+from taskmill.errors import TaskNotFoundError
+from taskmill.store.sql.store import SqlTaskStore
+from tests.store.conftest import new_task
+
+
+def _artifact(task_id: str, name: str, uri: str) -> ArtifactRecord:
+    return ArtifactRecord(task_id, name, uri, "json", "json", 1, "sha256:0", timestamp=5.0)
+
+
+def test_an_artifact_put_again_keeps_its_place(sql_store: SqlTaskStore) -> None:
+    task = new_task(sql_store)
+    for name in ("c", "a", "b"):
+        sql_store.put_artifact(_artifact(task.id, name, f"/{name}"))
+    sql_store.put_artifact(_artifact(task.id, "c", "/c2"))
+    arts = sql_store.get_artifacts(task.id)
+    assert [(a.name, a.uri) for a in arts] == [("c", "/c2"), ("a", "/a"), ("b", "/b")]
+    assert arts[0] == _artifact(task.id, "c", "/c2")  # every field read back
+
+
+def test_models_and_plots_get_an_id_and_a_time_when_missing(sql_store: SqlTaskStore) -> None:
+    task = new_task(sql_store)
+    sql_store.add_model(ModelRecord(task.id, "", "m", "/m.pt"))
+    sql_store.add_plot(task.id, PlotRecord("p", "s", 1, "scatter", {"x": [1]}))
+    (model,) = sql_store.get_models(task.id)
+    assert len(model.id) == 32 and model.timestamp > 0
+    (plot,) = sql_store.get_plots(task.id)
+    assert plot.data == {"x": [1]} and plot.timestamp > 0
+
+
+def test_scalars_sort_by_series_and_iteration(sql_store: SqlTaskStore) -> None:
+    task = new_task(sql_store)
+    sql_store.add_scalars(task.id, [ScalarPoint("loss", "val", 1, 0.5), ScalarPoint("loss", "train", 2, 0.1)])
+    sql_store.add_scalars(task.id, [ScalarPoint("loss", "train", 1, 0.2)])
+    got = [(p.series, p.iteration) for p in sql_store.get_scalars(task.id)]
+    assert got == [("train", 1), ("train", 2), ("val", 1)]
+
+
+def test_log_numbers_continue_across_appends_and_mark_the_task(sql_store: SqlTaskStore) -> None:
+    task = new_task(sql_store)
+    assert sql_store.append_log(task.id, [LogLine("a"), LogLine("b")]) == 2
+    assert sql_store.append_log(task.id, [LogLine("c")]) == 3
+    assert sql_store.get_task(task.id).last_update >= task.last_update
+    kinds = [(e.kind, e.data) for e in sql_store.events_since(0, task_id=task.id)]
+    assert kinds[-2:] == [("task.log", {"last_seq": 2}), ("task.log", {"last_seq": 3})]
+    with pytest.raises(TaskNotFoundError):
+        sql_store.append_log("feedbeef", [LogLine("x")])
+
+
+def test_pipeline_nodes_append_new_names_and_update_known_ones(sql_store: SqlTaskStore) -> None:
+    run = new_task(sql_store)
+    sql_store.put_nodes(run.id, [("b", {"v": 1}), ("a", {"v": 1})])
+    sql_store.put_nodes(run.id, [("c", {"v": 1}), ("b", {"v": 2})])
+    sql_store.put_nodes(run.id, [])
+    assert sql_store.get_nodes(run.id) == [("b", {"v": 2}), ("a", {"v": 1}), ("c", {"v": 1})]
