@@ -136,11 +136,12 @@ def test_preload_module_is_imported_once_in_the_server(
 
 
 def test_many_concurrent_children_each_report_exactly_once(server: ForkServer, exits: Exits) -> None:
-    pids = {server.submit(f"s{i}", f"{T}:sleep", args=["0.2"]) for i in range(20)}
+    # long enough that none has exited before they are all counted, even on a loaded machine
+    pids = {server.submit(f"s{i}", f"{T}:sleep", args=["2"]) for i in range(20)}
     assert len(pids) == 20
     assert server.running() == {f"s{i}" for i in range(20)}
     for i in range(20):
-        assert exits.wait(f"s{i}") == 0
+        assert exits.wait(f"s{i}", timeout=15) == 0
     time.sleep(0.05)  # room for a duplicate report to show up
     assert all(len(codes) == 1 for codes in exits.codes.values()) and len(exits.codes) == 20
     assert server.running() == set()

@@ -22,6 +22,7 @@ reply it waits for never sits behind an event its own reader thread has not cons
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import importlib
 import json
@@ -41,6 +42,29 @@ from typing import Any
 # the server's handler (SIGTERM ignored, a byte written into the server's wakeup pipe).
 _FORK_MASK = {signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGHUP}
 _LOAD_FAILED = 2  # exit code of a child whose target cannot be loaded (1 = the target raised)
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _prctl() -> Any:
+    """libc's ``prctl``, looked up once in the server: a child must not dlopen between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent(prctl: Any, sig: int, parent: int) -> None:
+    """Have the kernel send ``sig`` to this process when its parent ``parent`` dies (Linux).
+
+    The parent may have died before the call took effect, so its pid is checked afterwards.
+    """
+    if prctl is None:
+        return
+    prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
 
 
 @dataclass
@@ -80,6 +104,7 @@ class _Server:
         self._inbuf = bytearray()
         self._evbuf = bytearray()
         self._closing = False
+        self._prctl = _prctl()
 
     def serve(self) -> None:
         """Answer requests and report exits until the client goes away and every child is reaped."""
@@ -148,10 +173,11 @@ class _Server:
         sys.stdout.flush()  # or the child would print the server's buffered output a second time
         sys.stderr.flush()
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _FORK_MASK)
+        server_pid = os.getpid()
         try:
             pid = os.fork()
             if pid == 0:
-                self._become_child(req, old_mask)  # never returns
+                self._become_child(req, old_mask, server_pid)  # never returns
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         try:
@@ -242,10 +268,12 @@ class _Server:
 
     # -- in the child --------------------------------------------------------------------------
 
-    def _become_child(self, req: dict[str, Any], old_mask: Iterable[int]) -> None:
+    def _become_child(self, req: dict[str, Any], old_mask: Iterable[int], server_pid: int) -> None:
         code = 1
         try:
             os.setpgid(0, 0)  # own group: kill() and the sweep reach the step's grandchildren too
+            # A server killed outright (SIGKILL, OOM) can sweep nothing: the kernel kills the step then.
+            _die_with_parent(self._prctl, signal.SIGKILL, server_pid)
             signal.set_wakeup_fd(-1)
             for signum in signal.valid_signals():
                 if callable(signal.getsignal(signum)) and signum != signal.SIGINT:
@@ -341,6 +369,10 @@ def _preload(modules: list[str]) -> str | None:
 def main() -> None:
     """Entry point of the server process (see the module docstring for the protocol)."""
     config = json.loads(sys.argv[1])
+    if config.get("client_pid"):
+        # The client's death is also seen as end of file on stdin; the signal covers a client
+        # whose pipe another process still holds. SIGTERM: a clean shutdown that sweeps every group.
+        _die_with_parent(_prctl(), signal.SIGTERM, int(config["client_pid"]))
     # Move the protocol off fds 0/1 so that children inherit /dev/null and the real console there.
     req_fd, rep_fd = os.dup(0), os.dup(1)
     sys.path[:0] = config["sys_path"]

@@ -62,7 +62,7 @@ class CacheKey:
 
 
 def make_key(
-    code: str, params: Mapping[str, Any], inputs: Mapping[str, str], configs: Mapping[str, Any]
+    *, code: str, params: Mapping[str, Any], inputs: Mapping[str, str], configs: Mapping[str, Any]
 ) -> CacheKey:
     """Hash the four parts and combine them."""
     parts = {
@@ -96,7 +96,7 @@ def script_code(script: ScriptInfo) -> tuple[str, str]:
     return text, ""
 
 
-def lookup(backend: Backend, key: CacheKey, exclude: str = "") -> TaskRecord | None:
+def lookup(backend: Backend, key: CacheKey, *, exclude: str = "") -> TaskRecord | None:
     """The newest completed task with this key whose artifacts all still exist."""
     if not key.key:
         return None
@@ -120,7 +120,7 @@ def explain_hit(source: TaskRecord) -> dict[str, JSONValue]:
 
 
 def explain_miss(
-    backend: Backend, key: CacheKey, project: str, task_name: str, exclude: str
+    backend: Backend, key: CacheKey, *, project: str, task_name: str, exclude: str
 ) -> dict[str, JSONValue]:
     """Explanation of a miss: which parts differ from the latest earlier run of the same step."""
     if not key.key:

@@ -15,24 +15,18 @@ store's event feed; nothing polls.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from taskmill.core.states import TaskStatus
-from taskmill.engine.launchers import Done, Launcher, StatusFeed
-from taskmill.engine.nodes import Node
+from taskmill.engine.launchers import Done, Launcher, LaunchRequest, StatusFeed
+from taskmill.engine.queues import release_queue
 from taskmill.errors import ConflictError
 from taskmill.store.base import TaskStore
-
-#: where a released draft is expected when its step names no queue (created if missing)
-DEFAULT_DRAFT_QUEUE = "default"
 
 
 @dataclass
 class _Held:
-    node: Node
-    queue: str | None
-    done: Done
-    started: Done | None
+    request: LaunchRequest
     followed: bool = False  # an agent runs it: its end comes through the event feed
 
 
@@ -57,17 +51,15 @@ class DraftGate(Launcher):
     def start(self) -> None:
         self._inner.start()
 
-    def launch(
-        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
-    ) -> None:
+    def launch(self, request: LaunchRequest) -> None:
+        node, task_id = request.node, request.task_id
         if not node.spec.draft:
-            self._inner.launch(node, task_id, queue, done, started)
+            self._inner.launch(request)
             return
-        release_to = queue or DEFAULT_DRAFT_QUEUE
-        self._store.create_queue(release_to)  # idempotent: the command below must work as printed
+        release_to = release_queue(self._store, request.queue)
         self._feed.start()  # with the first draft: runs without drafts watch nothing
         with self._lock:
-            self._held[task_id] = _Held(node, queue, done, started)
+            self._held[task_id] = _Held(request)
         self._warn(
             f"step '{node.name}' is a draft: it runs once task {task_id} is enqueued "
             f"(`taskmill queues enqueue {task_id} --queue {release_to}`; change its parameters "
@@ -92,21 +84,22 @@ class DraftGate(Launcher):
                 action = "started"
             else:
                 return
+        request = held.request
         if action == "done":
-            held.done(task_id)
+            request.done(task_id)
         elif action == "started":
-            if held.started is not None:
-                held.started(task_id)
+            if request.started is not None:
+                request.started(task_id)
         elif self._take(task_id):
-            if held.started is not None:
-                held.started(task_id)
-            self._inner.launch(held.node, task_id, held.queue, held.done, None)
+            if request.started is not None:
+                request.started(task_id)
+            self._inner.launch(replace(request, started=None))  # started is reported already
         else:
             with self._lock:
                 held.followed = True
                 self._held[task_id] = held
-            if held.started is not None:
-                held.started(task_id)
+            if request.started is not None:
+                request.started(task_id)
             self._on_status(task_id, self._store.get_task(task_id).status)  # ended already?
 
     def _take(self, task_id: str) -> bool:

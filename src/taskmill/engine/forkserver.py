@@ -49,8 +49,10 @@ class ForkServer:
 
     Children inherit the server's stdout and stderr (the controller's console, by default) and get
     ``/dev/null`` as stdin. When a child exits, whatever it left in its process group is killed, so
-    a step's processes never outlive the step. If the controller dies, the server notices its
-    request pipe closing and kills every child group before it exits.
+    a step's processes never outlive the step. If the controller dies (even with its whole process
+    group: the server runs in a session of its own), the server notices its request pipe closing
+    and kills every child group before it exits; if the server itself is killed, the kernel kills
+    its children (Linux parent-death signal).
     """
 
     #: How long ``start()`` waits for the server to import ``preload`` and report ready.
@@ -121,6 +123,9 @@ class ForkServer:
             "stdout_fd": consoles[0],
             "stderr_fd": consoles[1],
             "shutdown_grace": self.SHUTDOWN_GRACE,
+            # The kernel's parent-death signal follows the thread that forked: only the main
+            # thread lives as long as this process.
+            "client_pid": os.getpid() if threading.current_thread() is threading.main_thread() else 0,
         }
         with tempfile.TemporaryFile() as startup_log:
             try:
@@ -133,6 +138,9 @@ class ForkServer:
                     pass_fds=(events_w, *consoles),
                     env=self._env,
                     cwd=self._cwd,
+                    # Out of our process group: a kill of the controller's group must leave the
+                    # server alive to see the end of its stdin and sweep every step's group.
+                    start_new_session=True,
                 )
             except OSError as exc:
                 os.close(events_r)

@@ -8,28 +8,24 @@
   stored as artifact ``<name>``.
 
 Positional arguments beyond the signature are stored as ``"0"``, ``"1"`` ... (ClearML's form).
+Inputs inside container arguments use the markers of :mod:`taskmill.engine.inputs`. Reads and
+writes block on the store and the artifact storage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from taskmill.core.model import Param
 from taskmill.core.states import TaskStatus
+from taskmill.core.stored import KWARGS, KWARGS_ARTIFACTS, RETURN
 from taskmill.engine.backend import Backend
-from taskmill.engine.resolve import ArtifactInput
+from taskmill.engine.inputs import ArtifactInput, materialise
 from taskmill.errors import ConflictError, ExecutionError
 
-#: How an input read from another task is written inside a container argument
-#: (``{"__taskmill_input__": "<task_id>.<name>"}``); tuples are kept as tuples the same way.
-INPUT_MARKER = "__taskmill_input__"
-TUPLE_MARKER = "__taskmill_tuple__"
-
-KWARGS = "kwargs"
-KWARGS_ARTIFACTS = "kwargs_artifacts"
-RETURN = "return"
-BASIC_TYPES = (int, float, bool, str, type(None))
+#: Return values of these types are stored as ``return/`` parameters; any other as an artifact.
+BASIC_TYPES: Final = (int, float, bool, str, type(None))
 
 
 def load_input(
@@ -52,59 +48,6 @@ def load_input(
     )
 
 
-def map_inputs(value: Any, fn: Callable[[ArtifactInput], Any]) -> Any:
-    """``value`` with every input marker (or ArtifactInput) inside replaced by ``fn(input)``."""
-    if isinstance(value, ArtifactInput):
-        return fn(value)
-    if isinstance(value, dict):
-        if set(value) == {INPUT_MARKER}:
-            return fn(ArtifactInput.decode(str(value[INPUT_MARKER])))
-        if set(value) == {TUPLE_MARKER}:
-            return {TUPLE_MARKER: [map_inputs(v, fn) for v in value[TUPLE_MARKER]]}
-        return {k: map_inputs(v, fn) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(map_inputs(v, fn) for v in value)
-    return value
-
-
-def encode_inputs(value: Any) -> Any:
-    """Make a container argument JSON-able: inputs become markers, tuples tagged as tuples."""
-    if isinstance(value, ArtifactInput):
-        return {INPUT_MARKER: value.encode()}
-    if isinstance(value, tuple):
-        return {TUPLE_MARKER: [encode_inputs(v) for v in value]}
-    if isinstance(value, list):
-        return [encode_inputs(v) for v in value]
-    if isinstance(value, dict):
-        return {k: encode_inputs(v) for k, v in value.items()}
-    return value
-
-
-def decode_markers(value: Any) -> Any:
-    """Inverse of the input marker: ``{"__taskmill_input__": ...}`` -> ArtifactInput (recursively)."""
-    if isinstance(value, dict):
-        if set(value) == {INPUT_MARKER}:
-            return ArtifactInput.decode(str(value[INPUT_MARKER]))
-        return {k: decode_markers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode_markers(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(decode_markers(v) for v in value)
-    return value
-
-
-def _materialise(backend: Backend, value: Any, deserialize: Callable[[bytes], Any] | None) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {INPUT_MARKER}:
-            return load_input(backend, ArtifactInput.decode(str(value[INPUT_MARKER])), deserialize)
-        if set(value) == {TUPLE_MARKER}:
-            return tuple(_materialise(backend, v, deserialize) for v in value[TUPLE_MARKER])
-        return {k: _materialise(backend, v, deserialize) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_materialise(backend, v, deserialize) for v in value]
-    return value
-
-
 def read_arguments(
     backend: Backend, task_id: str, deserialize: Callable[[bytes], Any] | None = None
 ) -> tuple[list[Any], dict[str, Any]]:
@@ -113,7 +56,9 @@ def read_arguments(
     for p in backend.store.get_params(task_id):
         if p.section == KWARGS:
             kwargs[p.name] = (
-                _materialise(backend, p.value, deserialize) if isinstance(p.value, (dict, list)) else p.value
+                materialise(p.value, lambda ref: load_input(backend, ref, deserialize))
+                if isinstance(p.value, (dict, list))
+                else p.value
             )
         elif p.section == KWARGS_ARTIFACTS and p.value:
             kwargs[p.name] = load_input(backend, ArtifactInput.decode(str(p.value)), deserialize)

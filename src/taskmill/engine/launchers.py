@@ -1,59 +1,73 @@
 """Launchers run step tasks somewhere and report when each one is over.
 
-Every launcher is non-blocking: :meth:`Launcher.launch` returns at once, and ``done(task_id)`` is
-called (from any thread) once the step's process or call has ended. The task's final status is
-in the store; the scheduler reads it from there, so every launcher reports the same way.
+Every launcher is non-blocking: :meth:`Launcher.launch` takes one :class:`LaunchRequest` and
+returns at once; the request's ``done(task_id)`` is called (from any thread) once the step's
+process or call has ended. The task's final status is in the store; the scheduler reads it from
+there, so every launcher reports the same way.
 
-* :class:`InlineLauncher`: function steps as plain calls on worker threads of this process
-  (debugging: breakpoints work; outputs are handed over in memory).
-* :class:`ProcessLauncher`: each step in its own process, forked from a warm worker that has
-  taskmill (and the user's modules) imported already.
+Which launcher a run uses follows from its :class:`RunMode`:
+
+* :class:`InlineLauncher` (``debug``): function steps as plain calls on worker threads of this
+  process (breakpoints work; outputs are handed over in memory).
+* :class:`ProcessLauncher` (``process``): each step in its own process, forked from a warm
+  worker that has taskmill (and the user's modules) imported already.
+* :class:`QueueLauncher` (``queue``): steps go to queues; agents run them.
+
+The interface (:class:`Launcher`, :class:`LaunchRequest`) and the semantics every launcher shares
+are in :mod:`taskmill.engine.launcher_api`; other launchers (Dask, Ray, third-party ones) are
+chosen by name through :mod:`taskmill.engine.launcher_plugins`.
 """
 
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from enum import StrEnum
 
 from taskmill.core.states import TaskStatus
+from taskmill.engine.launcher_api import Done, Launcher, LaunchRequest, StepTracker, exit_reason
 from taskmill.engine.nodes import Node
+from taskmill.engine.queues import no_queue_message, served
 from taskmill.errors import ExecutionError
 from taskmill.store.base import TaskStore
 
-Done = Callable[[str], None]
+# The launcher interface lives in taskmill.engine.launcher_api; these names stay importable here.
+__all__ = [
+    "Done",
+    "InlineLauncher",
+    "LaunchRequest",
+    "Launcher",
+    "ProcessLauncher",
+    "QueueLauncher",
+    "RunMode",
+    "StatusFeed",
+]
+
+
+class RunMode(StrEnum):
+    """Where a pipeline's controller and its steps run (``TASKMILL_PIPELINE_MODE`` spells one)."""
+
+    #: the controller runs here; steps go to their queues and agents run them
+    queue = "queue"
+    #: the controller runs here; each step in a local process (``start_locally(True)``)
+    process = "process"
+    #: the controller runs here; function steps as plain calls in this process (debugging)
+    debug = "debug"
+    #: the controller itself goes to a queue for an agent; nothing runs here (``start()``)
+    remote = "remote"
+
+    @classmethod
+    def parse(cls, text: str) -> RunMode:
+        """The mode ``TASKMILL_PIPELINE_MODE`` names: ``queue``, ``process`` or ``debug`` (a run
+        there is always controlled here, so never ``remote``); ExecutionError otherwise."""
+        if text in (cls.queue, cls.process, cls.debug):
+            return cls(text)
+        raise ExecutionError(f"unknown pipeline mode '{text}'; use 'process', 'debug' or 'queue'")
+
 
 #: status values a task.status event may carry (others are ignored, never guessed)
 _STATUS_VALUES = frozenset(s.value for s in TaskStatus)
-
-
-class Launcher(ABC):
-    """Runs step tasks; see the module docstring."""
-
-    #: True when steps run in this process (outputs can be handed over in memory)
-    in_process: bool = False
-    #: True when a launched step may wait (in a queue) before it runs: ``started`` reports that
-    reports_start: bool = False
-    #: True when a launched function step starts this instant in this process
-    starts_immediately: bool = False
-
-    def start(self) -> None:  # noqa: B027 - optional hook
-        """Prepare (e.g. start worker processes). Blocking. Idempotent."""
-
-    @abstractmethod
-    def launch(
-        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
-    ) -> None:
-        """Start running ``task_id`` for ``node``; call ``done(task_id)`` when it is over, and
-        ``started(task_id)`` when it starts after waiting (``reports_start``). Non-blocking."""
-
-    @abstractmethod
-    def abort(self, task_id: str) -> None:
-        """Stop a running step as soon as possible (its task ends ``stopped``). Non-blocking."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Stop everything still running and release resources. Idempotent."""
 
 
 class InlineLauncher(Launcher):
@@ -63,16 +77,17 @@ class InlineLauncher(Launcher):
     #: a launched step starts at once (the scheduler never launches more than max_workers)
     starts_immediately = True
 
-    def __init__(self, execute: Callable[[str, Node], None], store: TaskStore, max_workers: int = 8) -> None:
+    def __init__(
+        self, execute: Callable[[str, Node], None], store: TaskStore, *, max_workers: int = 8
+    ) -> None:
         self._execute = execute
         self._store = store
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="taskmill-step")
         self._aborted: set[str] = set()
         self._lock = threading.Lock()
 
-    def launch(
-        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
-    ) -> None:
+    def launch(self, request: LaunchRequest) -> None:
+        node = request.node
         if node.spec.kind != "function":
             raise ExecutionError(
                 f"step '{node.name}' clones a task; the in-process mode runs function steps only. "
@@ -81,9 +96,9 @@ class InlineLauncher(Launcher):
 
         def run() -> None:
             try:
-                self._execute(task_id, node)
+                self._execute(request.task_id, node)
             finally:
-                done(task_id)
+                request.done(request.task_id)
 
         self._pool.submit(run)
 
@@ -120,37 +135,27 @@ class ProcessLauncher(Launcher):
 
         self._store = store
         self._targets = dict(targets)
-        self._done: dict[str, Done] = {}
-        self._lock = threading.Lock()
+        self._tracker = StepTracker(store)
         self._server = ForkServer(preload=preload, sys_path=sys_path, env=env, cwd=cwd, on_exit=self._exited)
 
     def start(self) -> None:
         self._server.start()
 
-    def launch(
-        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
-    ) -> None:
-        with self._lock:
-            self._done[task_id] = done
-        self._server.submit(task_id, self._targets[node.spec.kind], args=[task_id])
+    def launch(self, request: LaunchRequest) -> None:
+        task_id = request.task_id
+        self._tracker.track(request)
+        try:
+            self._server.submit(task_id, self._targets[request.node.spec.kind], args=[task_id])
+        except BaseException:
+            self._tracker.forget(task_id)
+            raise
 
     def _exited(self, task_id: str, code: int) -> None:
-        rec = self._store.get_task(task_id)
-        if not rec.status.is_final:
-            # The process died without recording an end (crash, kill -9, os._exit): say so.
-            why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            self._store.set_status(
-                task_id, TaskStatus.failed, message=f"step process {why}", reason=f"process {why}", force=True
-            )
-        with self._lock:
-            done = self._done.pop(task_id, None)
-        if done is not None:
-            done(task_id)
+        # A process that died without recording an end (crash, kill -9, os._exit) fails its task.
+        self._tracker.ended(task_id, exit_reason(code))
 
     def abort(self, task_id: str) -> None:
-        rec = self._store.get_task(task_id)
-        if not rec.status.is_final:
-            self._store.set_status(task_id, TaskStatus.stopped, message="aborted", force=True)
+        self._tracker.stop(task_id)
         self._server.kill(task_id)
 
     def close(self) -> None:
@@ -222,18 +227,14 @@ class QueueLauncher(Launcher):
     def start(self) -> None:
         self._feed.start()
 
-    def launch(
-        self, node: Node, task_id: str, queue: str | None, done: Done, started: Done | None = None
-    ) -> None:
+    def launch(self, request: LaunchRequest) -> None:
+        node, task_id, queue = request.node, request.task_id, request.queue
         if not queue:
-            raise ExecutionError(
-                f"step '{node.name}' has no execution queue; give execution_queue= or call "
-                "set_default_execution_queue()"
-            )
+            raise ExecutionError(no_queue_message(node.name))
         with self._lock:
-            self._done[task_id] = done
-            if started is not None:
-                self._started[task_id] = started
+            self._done[task_id] = request.done
+            if request.started is not None:
+                self._started[task_id] = request.started
         if node.spec.draft:
             # ClearML's draft steps: the task waits as a draft until someone edits and enqueues it
             # (`taskmill queues enqueue <task>` or the UI); an agent then runs it as usual.
@@ -243,7 +244,7 @@ class QueueLauncher(Launcher):
             )
             return
         self._store.enqueue(task_id, queue)
-        if queue not in self._warned and not any(queue in w.queues for w in self._store.list_workers()):
+        if queue not in self._warned and not served(self._store, queue):
             self._warned.add(queue)
             self._warn(
                 f"no agent serves queue '{queue}' yet: step '{node.name}' waits there until one does "

@@ -22,8 +22,8 @@ class Job:
     """ClearML's ``node.job``: the task that runs (or ran) a step."""
 
     def __init__(
-        self, task_id: str, store: TaskStore, task_factory: Callable[[str], Any], cached: bool = False
-    ):
+        self, task_id: str, store: TaskStore, task_factory: Callable[[str], Any], *, cached: bool = False
+    ) -> None:
         self._task_id = task_id
         self._store = store
         self._factory = task_factory

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from taskmill.core.refs import Ref, RefKind
 from taskmill.engine.backend import Backend
+from taskmill.engine.function_io import load_input
+from taskmill.engine.inputs import ArtifactInput
 from taskmill.errors import ReferenceError_
-
-
-@dataclass(frozen=True, slots=True)
-class ArtifactInput:
-    """A function-step input read from another task's output (``kwargs_artifacts`` entry)."""
-
-    task_id: str
-    name: str
-
-    def encode(self) -> str:
-        """ClearML's ``"<task_id>.<name>"`` form."""
-        return f"{self.task_id}.{self.name}"
-
-    @classmethod
-    def decode(cls, text: str) -> ArtifactInput:
-        """Inverse of :meth:`encode`."""
-        task_id, _, name = text.partition(".")
-        if not name:
-            raise ValueError(f"bad artifact input '{text}': expected '<task_id>.<name>'")
-        return cls(task_id, name)
 
 
 class Resolver:
@@ -42,10 +23,10 @@ class Resolver:
     def __init__(
         self,
         backend: Backend,
-        params: Mapping[str, Any],
-        executed: Mapping[str, str | None],
         consumer: str,
         *,
+        params: Mapping[str, Any],
+        executed: Mapping[str, str | None],
         returns_as_inputs: bool = False,
     ) -> None:
         self._backend = backend
@@ -110,8 +91,6 @@ class Resolver:
             marker = ArtifactInput(task_id, name)
             if self._returns_as_inputs:
                 return marker
-            from taskmill.engine.function_io import load_input
-
             return load_input(self._backend, marker)
         raise ReferenceError_(f"step '{self._consumer}': cannot resolve {ref.raw}")
 

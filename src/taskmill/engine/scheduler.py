@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskmill.core.dag import Dag, DagProgress, NodeState
-from taskmill.core.model import ModelRecord, ScalarPoint, new_id
 from taskmill.core.pipeline import NodeStatus
 from taskmill.core.states import TaskStatus
 from taskmill.engine.backend import Backend
 from taskmill.engine.cache import CacheKey, explain_hit, explain_miss, lookup
-from taskmill.engine.launchers import Launcher
+from taskmill.engine.launchers import Launcher, LaunchRequest
+from taskmill.engine.monitoring import copy_monitored
 from taskmill.engine.nodes import Job, Node
 from taskmill.engine.steps import Resolved, StepBuilder
 from taskmill.errors import TaskmillError
@@ -128,6 +128,11 @@ class PipelineRun:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ended; False on timeout."""
         return self._finished.wait(timeout)
+
+    @property
+    def backend(self) -> Backend:
+        """Store and artifacts the run works on."""
+        return self._b
 
     @property
     def started_at(self) -> float | None:
@@ -264,7 +269,9 @@ class PipelineRun:
             self._add_deadline(task_id, node.spec.time_limit)
         self._hooks.console(f"Launching step [{node.name}] (task {task_id})")
         try:
-            self._launcher.launch(node, task_id, resolved.queue, self._post_done, started=self._post_started)
+            self._launcher.launch(
+                LaunchRequest(node, task_id, resolved.queue, self._post_done, self._post_started)
+            )
         except TaskmillError as exc:
             self._running.pop(task_id, None)
             self._b.store.set_status(task_id, TaskStatus.failed, message=str(exc), force=True)
@@ -330,7 +337,7 @@ class PipelineRun:
             node.cache = {
                 "key": key.key,
                 "parts": dict(key.parts),
-                **explain_miss(self._b, key, rec.project, rec.name, task_id),
+                **explain_miss(self._b, key, project=rec.project, task_name=rec.name, exclude=task_id),
             }
 
     # -- endings -------------------------------------------------------------------------------
@@ -347,7 +354,7 @@ class PipelineRun:
             node.executed = task_id
             self._executed[node.name] = task_id
             self._set(node, NodeStatus.completed)
-            self._monitor(node, task_id)
+            copy_monitored(self._b.store, self.run_id, spec=node.spec, task_id=task_id)
             self._after(node)
             self._enqueue(self._progress.complete(node.name))
             return
@@ -471,10 +478,25 @@ class PipelineRun:
         if self._stopping and self._stop_status != TaskStatus.completed:
             return RunResult(self._stop_status, self._stopping, failed)
         if failed:
-            return RunResult(TaskStatus.failed, f"step(s) failed: {', '.join(failed)}", failed)
+            return RunResult(TaskStatus.failed, self._failure_reason(failed), failed)
         if self._stopping:
             return RunResult(TaskStatus.completed, self._stopping)
         return RunResult(TaskStatus.completed, "completed")
+
+    def _failure_reason(self, failed: tuple[str, ...]) -> str:
+        """``step(s) failed: a, b``, then the first failed step's error line and where its
+        whole log is (the console summary and the run's status message show it)."""
+        reason = f"step(s) failed: {', '.join(failed)}"
+        first = self.nodes[failed[0]]
+        cause = next((line.strip() for line in (first.message or "").splitlines() if line.strip()), "")
+        if len(cause) > 300:
+            cause = cause[:297] + "..."
+        if first.job_id:
+            where = f"see `taskmill tasks logs {first.job_id}`"
+            reason += f"; {first.name}: {cause} ({where})" if cause else f"; {first.name}: {where}"
+        elif cause:
+            reason += f"; {first.name}: {cause}"
+        return reason
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -508,43 +530,3 @@ class PipelineRun:
                 f"callback {getattr(fn, '__name__', fn)} for step [{node.name}] raised; see log"
             )
             return None
-
-    def _monitor(self, node: Node, task_id: str) -> None:
-        spec = node.spec
-        if not (spec.monitor_metrics or spec.monitor_artifacts or spec.monitor_models):
-            return
-        store = self._b.store
-        if spec.monitor_metrics:
-            points = store.get_scalars(task_id)
-            for (src_t, src_s), (dst_t, dst_s) in spec.monitor_metrics:
-                last = [p for p in points if p.title == src_t and p.series == src_s]
-                if last:
-                    store.add_scalars(
-                        self.run_id, [ScalarPoint(dst_t, dst_s, last[-1].iteration, last[-1].value)]
-                    )
-        if spec.monitor_artifacts:
-            arts = {a.name: a for a in store.get_artifacts(task_id)}
-            for src, dst in spec.monitor_artifacts:
-                if src in arts:
-                    a = arts[src]
-                    store.put_artifact(
-                        type(a)(
-                            self.run_id,
-                            dst,
-                            a.uri,
-                            a.type,
-                            a.format,
-                            a.size,
-                            a.hash,
-                            a.mode,
-                            {**a.metadata, "linked_from": task_id},
-                            a.preview,
-                            a.timestamp,
-                        )
-                    )
-        if spec.monitor_models:
-            models = {m.name: m for m in store.get_models(task_id) if m.mode == "output"}
-            for src, dst in spec.monitor_models:
-                if src in models:
-                    m = models[src]
-                    store.add_model(ModelRecord(self.run_id, new_id(), dst, m.uri, "output", m.framework))

@@ -11,21 +11,21 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from types import CodeType
 from typing import Any
 
 from taskmill.core.model import ConfigObject, Param, ScriptInfo, TaskRecord, new_id, split_key
 from taskmill.core.refs import resolve
 from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.core.stored import FUNCTION_PAYLOAD, KWARGS, KWARGS_ARTIFACTS, RETURN
 from taskmill.engine.backend import Backend
 from taskmill.engine.cache import CacheKey, make_key, script_code
-from taskmill.engine.function_io import KWARGS, KWARGS_ARTIFACTS, decode_markers, encode_inputs, map_inputs
+from taskmill.engine.inputs import ArtifactInput, decode_markers, encode_inputs, map_inputs
 from taskmill.engine.nodes import Node
-from taskmill.engine.resolve import ArtifactInput, Resolver
+from taskmill.engine.queues import step_queue
+from taskmill.engine.resolve import Resolver
 from taskmill.errors import ExecutionError
 from taskmill.types import JSONValue
-
-#: Configuration object holding a function step's cloudpickled function (for other processes).
-FUNCTION_PAYLOAD = "__function__"
 
 
 @dataclass
@@ -67,16 +67,18 @@ class StepBuilder:
     def resolve(self, node: Node, executed: Mapping[str, str | None]) -> Resolved:
         """Resolve the node's references against the tasks that ran its parents."""
         spec = node.spec
-        res = Resolver(self._b, self._ctx.params, executed, spec.name)
+        res = Resolver(self._b, spec.name, params=self._ctx.params, executed=executed)
         recursive = spec.recursively_parse_parameters
         out = Resolved()
         out.parameters = {k: resolve(v, res, recursive=recursive) for k, v in spec.parameters.items()}
         out.configurations = {k: resolve(v, res, recursive=True) for k, v in spec.configurations.items()}
         out.task_overrides = {k: resolve(v, res) for k, v in spec.task_overrides.items()}
-        queue = spec.queue if spec.queue is not None else self._ctx.default_queue
+        queue = step_queue(spec.queue, self._ctx.default_queue)
         out.queue = None if queue is None else str(resolve(queue, res))
         if spec.kind == "function":
-            as_inputs = Resolver(self._b, self._ctx.params, executed, spec.name, returns_as_inputs=True)
+            as_inputs = Resolver(
+                self._b, spec.name, params=self._ctx.params, executed=executed, returns_as_inputs=True
+            )
             for arg, value in spec.function_kwargs.items():
                 # return references (and input markers) anywhere inside the value become inputs
                 got = decode_markers(resolve(value, as_inputs, recursive=True))
@@ -103,7 +105,7 @@ class StepBuilder:
         task is created already ``in_progress`` (one write fewer per step).
         """
         if node.spec.kind == "function":
-            return self._create_function_task(node, resolved, key, running)
+            return self._create_function_task(node, resolved, key=key, running=running)
         return self._create_cloned_task(node, resolved)
 
     def _tags(self, node: Node, base: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -113,7 +115,7 @@ class StepBuilder:
         return tuple(tags)
 
     def _create_function_task(
-        self, node: Node, resolved: Resolved, key: CacheKey | None, running: bool = False
+        self, node: Node, resolved: Resolved, *, key: CacheKey | None, running: bool
     ) -> str:
         spec = node.spec
         store = self._b.store
@@ -218,24 +220,24 @@ class StepBuilder:
             inputs = {arg: self._input_hash(inp) for arg, inp in resolved.inputs.items()}
             # nested inputs are keyed by their content, not by the id of the task that made them
             params = {
-                f"kwargs/{k}": map_inputs(v, lambda ref: {"hash": self._input_hash(ref)})
+                f"{KWARGS}/{k}": map_inputs(v, lambda ref: {"hash": self._input_hash(ref)})
                 for k, v in resolved.kwargs.items()
             }
-            return make_key(node.spec.function_source, params, inputs, {})
+            return make_key(code=node.spec.function_source, params=params, inputs=inputs, configs={})
         record = store.get_task(task_id)
         code, reason = script_code(record.script)
         if not code:
             return CacheKey(key="", reason=reason)
         params = store.get_param_dict(task_id)
         configs = {c.name: c.value for c in store.get_configs(task_id)}
-        return make_key(code, params, resolved.input_hashes, configs)
+        return make_key(code=code, params=params, inputs=resolved.input_hashes, configs=configs)
 
     def _input_hash(self, ref: ArtifactInput) -> str:
         for rec in self._b.store.get_artifacts(ref.task_id):
             if rec.name == ref.name:
                 return rec.hash
         params = self._b.store.get_param_dict(ref.task_id)
-        return "value:" + json.dumps(params.get(f"return/{ref.name}"), sort_keys=True, default=repr)
+        return "value:" + json.dumps(params.get(f"{RETURN}/{ref.name}"), sort_keys=True, default=repr)
 
 
 def _jsonable(value: Any, step: str, arg: str) -> JSONValue:
@@ -253,8 +255,12 @@ def _pickle_function(node: Node, ctx: RunContext) -> str:
     import cloudpickle
 
     try:
+        function = node.hooks.function
+        # cloudpickle names the code of functions it sends by value "<dynamic-code>"; the real
+        # file travels alongside so the step's tracebacks point at the user's file and lines
+        filename = getattr(getattr(function, "__code__", None), "co_filename", "")
         data = cloudpickle.dumps(
-            (node.hooks.function, tuple(node.spec.function_return), ctx.serialize, ctx.deserialize)
+            (function, tuple(node.spec.function_return), ctx.serialize, ctx.deserialize, filename)
         )
     except Exception as exc:  # any pickling failure means the same thing to the user
         raise ExecutionError(
@@ -276,9 +282,25 @@ def load_function(payload: str) -> FunctionPayload:
     import cloudpickle
 
     data = cloudpickle.loads(base64.b64decode(payload))
-    if not (isinstance(data, tuple) and len(data) == 4 and callable(data[0])):
+    if not (isinstance(data, tuple) and len(data) in (4, 5) and callable(data[0])):
         raise ExecutionError("the stored function payload is not a taskmill step function")
-    return data
+    function, returns, serialize, deserialize = data[:4]
+    filename = data[4] if len(data) == 5 else ""
+    code = getattr(function, "__code__", None)
+    if filename and isinstance(code, CodeType) and code.co_filename == _DYNAMIC_CODE:
+        function.__code__ = _with_filename(code, str(filename))
+    return function, returns, serialize, deserialize
+
+
+#: the file name cloudpickle gives the code of functions it sends by value
+_DYNAMIC_CODE = "<dynamic-code>"
+
+
+def _with_filename(code: CodeType, filename: str) -> CodeType:
+    """``code`` (and the code of functions, lambdas and comprehensions inside it) renamed to
+    ``filename``; line numbers are already the original ones."""
+    consts = tuple(_with_filename(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def _apply_overrides(record: TaskRecord, overrides: Mapping[str, Any], backend: Backend) -> None:
