@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from taskmill import PipelineDecorator, Task
+from taskmill.api.pipeline.context import DECORATOR
 from taskmill.api.session import PROCESS
 from taskmill.errors import StepFailedError
 from taskmill.store.base import TaskFilter, TaskStore
@@ -22,7 +23,7 @@ def mode(request: pytest.FixtureRequest, tm_home: Path) -> str:
     else:
         PipelineDecorator.run_locally()
     yield request.param
-    PROCESS.decorator_mode = ""
+    DECORATOR.reset()
 
 
 def last_run(store: TaskStore, name: str) -> Any:
@@ -134,7 +135,7 @@ def test_resume_keeps_completed_components(tm_home: Path, tmp_path: Path, store:
             del os.environ["TASKMILL_TASK_ID"], os.environ["TASKMILL_RESUME"]
             PROCESS.reset()
     finally:
-        PROCESS.decorator_mode = ""
+        DECORATOR.reset()
     store = PROCESS.session().store  # the session was reset: use the fresh one
     again = nodes(store, run.id)
     assert again["load"]["job_id"] == first["load"]["job_id"]  # kept
@@ -142,26 +143,12 @@ def test_resume_keeps_completed_components(tm_home: Path, tmp_path: Path, store:
     assert again["flaky"]["status"] == "completed" and store.get_task(run.id).status.value == "completed"
 
 
-def test_parallel_multi_instance(tm_home: Path) -> None:
-    PipelineDecorator.debug_pipeline()
-
-    @PipelineDecorator.pipeline(name="multi", project="tests", multi_instance_support="parallel")
-    def multi(n: int) -> int:
-        return int(lib.total(list(range(n))))
-
-    try:
-        assert multi(3) is None and multi(5) is None
-        assert PipelineDecorator.wait_for_multi_pipelines() == [3, 10]
-    finally:
-        PROCESS.decorator_mode = ""
-
-
 def test_pipeline_called_from_a_pipeline_is_a_nested_run(tm_home: Path, store: TaskStore) -> None:
     PipelineDecorator.debug_pipeline()
     try:
         assert lib.outer_pipeline(4) == 8 + 6
     finally:
-        PROCESS.decorator_mode = ""
+        DECORATOR.reset()
     outer = last_run(store, "outer run")
     inner = last_run(store, "inner run")
     assert inner.parent == outer.id and inner.id != outer.id

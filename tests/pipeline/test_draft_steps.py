@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from taskmill import PipelineController
-from taskmill.api.editing import set_draft_params
 from taskmill.core.model import Param, TaskRecord, new_id
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, SpecError
+from taskmill.runs.editing import set_draft_params
 from taskmill.store.base import TaskStore
 
 TASKMILL = str(Path(sys.executable).parent / "taskmill")

@@ -11,58 +11,46 @@ Differences from ClearML, on purpose (see the README):
   once (ClearML runs them one after another).
 * ``debug_pipeline()`` still records every step as a task (ClearML records none).
 * A failed step raises where its value is used, or when the pipeline function returns.
+
+The decorator is split by concern: this module is the API (ClearML's class-level methods);
+:mod:`~taskmill.api.pipeline.component` is a decorated component and what calling it does;
+:mod:`~taskmill.api.pipeline.function_run` drives one call of a pipeline function;
+:mod:`~taskmill.api.pipeline.context` holds the decorator's process state.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import time
+import os
+import socket
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from taskmill.api.params import cast_like, to_json_value
 from taskmill.api.pipeline import functions as fx
-from taskmill.api.pipeline.controller import PipelineController, _resume_requested
+from taskmill.api.pipeline.component import Component
+from taskmill.api.pipeline.context import DECORATOR
+from taskmill.api.pipeline.controller import PipelineController
 from taskmill.api.pipeline.definition import function_step
-from taskmill.api.pipeline.lazy import LazyValue, find_lazy, raise_failed
-from taskmill.api.pipeline.progress import ProgressView
-from taskmill.api.pipeline.runs import interrupt_unfinished
-from taskmill.api.pipeline.step_main import backend_for
+from taskmill.api.pipeline.function_run import FunctionRun
+from taskmill.api.pipeline.launch import RunPlan, chosen_mode, hand_over
+from taskmill.api.pipeline.multi import run_instance, wait_all
+from taskmill.api.pipeline.records import resume_requested
+from taskmill.api.pipeline.step_options import StepOptions
 from taskmill.api.session import PROCESS
 from taskmill.api.task import Task
 from taskmill.core.model import Param
-from taskmill.core.pipeline import NodeStatus, StepSpec
-from taskmill.core.states import TaskStatus, TaskTypes
-from taskmill.engine.function_io import INPUT_MARKER, TUPLE_MARKER, load_input
-from taskmill.engine.nodes import Job, Node, StepHooks
-from taskmill.engine.resolve import ArtifactInput
-from taskmill.engine.scheduler import PipelineRun, RunHooks, RunOptions
-from taskmill.engine.steps import RunContext, StepBuilder
-from taskmill.errors import ExecutionError, SpecError, StepFailedError
+from taskmill.core.states import TaskTypes
+from taskmill.core.stored import SERVICES_QUEUE
+from taskmill.engine.launchers import RunMode
+from taskmill.runs.records import interrupt_unfinished, next_run_number
+from taskmill.runs.restore import stored_steps
 
-F = TypeVar("F", bound=Callable[..., Any])
+#: the attribute of DECORATOR holding run_locally()'s launcher spec (process-wide, like its mode)
+_LAUNCHER_SWITCH = "launcher"
 
-
-class Component:
-    """A function decorated with ``@PipelineDecorator.component`` (call it inside a pipeline)."""
-
-    def __init__(self, function: Callable[..., Any], spec: StepSpec, hooks: StepHooks) -> None:
-        functools.update_wrapper(self, function)
-        self.function = function
-        self.spec = spec
-        self.hooks = hooks
-        self.signature = inspect.signature(fx.unwrap(function))
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        pipeline = PROCESS.current_pipeline.get()
-        if pipeline is not None:
-            return pipeline._call_component(self, args, kwargs)
-        step = Task.current_task()
-        if step is not None and step.parent and PROCESS.step_task.get() is not None:
-            return _eager_nested(self, step, args, kwargs)
-        return self.function(*args, **kwargs)  # outside any pipeline: a plain call (ClearML)
+__all__ = ["Component", "PipelineDecorator"]
 
 
 class PipelineDecorator(PipelineController):
@@ -71,12 +59,6 @@ class PipelineDecorator(PipelineController):
     def __init__(self, *args: Any, function: Callable[..., Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._function = function
-        self._events: dict[str, threading.Event] = {}
-        self._evaluated: list[str] = []
-        self._counts: dict[str, int] = {}
-        self._stored: dict[str, dict[str, Any]] = {}
-        self._consumed: set[str] = set()
-        self._lock = threading.Lock()
 
     # == class-level API (ClearML's) ===============================================================
 
@@ -115,19 +97,15 @@ class PipelineDecorator(PipelineController):
         continue_behaviour: Mapping[str, bool] | None = None,
         stage: str | None = None,
         time_limit: float | None = None,
+        launcher: str | None = None,
     ) -> Any:
-        """Make a function a pipeline step. Usable bare (``@component``) or with options."""
+        """Make a function a pipeline step. Usable bare (``@component``) or with options.
+        ``launcher``: where this step runs (a launcher spec, ``NAME[@ADDRESS]``; see
+        :mod:`taskmill.engine.launcher_plugins`), whatever the run's launcher."""
 
         def wrap(function: Callable[..., Any]) -> Component:
-            returns = (return_values,) if isinstance(return_values, str) else tuple(return_values or ())
-            spec, hooks = function_step(
-                name=name or fx.unwrap(function).__name__,
-                function=function,
-                source=fx.function_source(function, helper_functions or ()),
-                kwargs={},
-                returns=returns,
+            options = StepOptions(
                 parents=tuple(parents or ()),
-                output_uri=None if output_uri in (None, False, True) else str(output_uri),
                 execution_queue=execution_queue,
                 time_limit=time_limit,
                 continue_on_fail=continue_on_fail,
@@ -138,13 +116,25 @@ class PipelineDecorator(PipelineController):
                 monitor_artifacts=monitor_artifacts,
                 monitor_models=monitor_models,
                 stage=stage,
+                launcher=launcher,
+                # True (the session's URI) is decided when the run starts; a component has no session yet
+                output_uri=None if output_uri in (None, False, True) else str(output_uri),
+                pre_execute_callback=pre_execute_callback,
+                post_execute_callback=post_execute_callback,
+                status_change_callback=status_change_callback,
                 task_type=task_type,
                 tags=tags,
                 draft=draft,
                 packages=packages,
-                pre_execute_callback=pre_execute_callback,
-                post_execute_callback=post_execute_callback,
-                status_change_callback=status_change_callback,
+            )
+            returns = (return_values,) if isinstance(return_values, str) else tuple(return_values or ())
+            spec, hooks = function_step(
+                name or fx.unwrap(function).__name__,
+                function,
+                options,
+                source=fx.function_source(function, helper_functions or ()),
+                kwargs={},
+                returns=returns,
             )
             return Component(function, spec, hooks)
 
@@ -163,7 +153,7 @@ class PipelineDecorator(PipelineController):
         add_pipeline_tags: bool = False,
         target_project: str | bool | None = None,
         abort_on_failure: bool = False,
-        pipeline_execution_queue: str | None = "services",
+        pipeline_execution_queue: str | None = SERVICES_QUEUE,
         multi_instance_support: bool | str = False,
         add_run_number: bool = True,
         args_map: Mapping[str, Sequence[str]] | None = None,
@@ -213,8 +203,6 @@ class PipelineDecorator(PipelineController):
             @functools.wraps(function)
             def run(*args: Any, **kwargs: Any) -> Any:
                 if multi_instance_support:
-                    from taskmill.api.pipeline.multi import run_instance
-
                     return run_instance(run, args, kwargs, parallel=multi_instance_support == "parallel")
                 pipe = PipelineDecorator(function=function, **options)
                 return pipe._run_pipeline(args, kwargs, **run_options)
@@ -225,33 +213,37 @@ class PipelineDecorator(PipelineController):
         return wrap(_func) if _func is not None else wrap
 
     @classmethod
-    def run_locally(cls) -> None:
-        """Local mode: each step runs in its own process (warm worker); call before the pipeline."""
-        PROCESS.decorator_mode = "process"
+    def run_locally(cls, launcher: str | None = None) -> None:
+        """Local mode: each step runs in its own process (warm worker); call before the pipeline.
+        ``launcher``: run the steps with that launcher instead (a spec, ``NAME[@ADDRESS]``, e.g.
+        ``"dask"``; see :mod:`taskmill.engine.launcher_plugins`)."""
+        DECORATOR.mode = RunMode.process
+        # TODO(coordinator): a typed DecoratorContext.launcher field (cleared by reset()).
+        setattr(DECORATOR, _LAUNCHER_SWITCH, launcher)
 
     @classmethod
     def debug_pipeline(cls) -> None:  # type: ignore[override]  # ClearML: a class-level switch
         """Debug mode: steps run as plain calls in this process, still tracked; breakpoints work."""
-        PROCESS.decorator_mode = "debug"
+        DECORATOR.mode = RunMode.debug
 
     @classmethod
     def set_default_execution_queue(cls, default_execution_queue: str | None) -> None:
         """Default queue of components (call before the pipeline function)."""
-        PROCESS.decorator_default_queue = default_execution_queue
+        DECORATOR.default_queue = default_execution_queue
 
     @classmethod
     def get_current_pipeline(cls) -> PipelineDecorator | None:
         """The pipeline whose function is running here (None outside one)."""
-        return cast(PipelineDecorator | None, PROCESS.current_pipeline.get())
+        run = DECORATOR.current.get()
+        pipeline = run.pipeline if run is not None else None
+        return pipeline if isinstance(pipeline, PipelineDecorator) else None
 
     @classmethod
     def wait_for_multi_pipelines(cls) -> list[Any]:
         """Results of ``multi_instance_support="parallel"`` runs, in call order (blocking)."""
-        from taskmill.api.pipeline.multi import wait_all
-
         return wait_all()
 
-    # == running the function ======================================================================
+    # == driving a call of the function ==============================================================
 
     def _run_pipeline(
         self,
@@ -264,18 +256,18 @@ class PipelineDecorator(PipelineController):
         queue: str | None,
         args_map: dict[str, Sequence[str]],
     ) -> Any:
+        """One call of the pipeline function: queued for an agent (remote mode), or run here as
+        a run of its own (nested under the caller's run when called from one). Blocking."""
         assert self._function is not None
         settings = PROCESS.session().settings
-        self._default_queue = default_queue or PROCESS.decorator_default_queue
-        mode = settings.pipeline_mode or PROCESS.decorator_mode  # an agent's/CLI's choice wins
-        if not mode and (settings.task_id or local):
-            # run by an agent or a resume with no mode given, or start_controller_locally /
-            # pipeline_execution_queue=None: the controller runs here, steps go to their queues
-            mode = "queue"
-        if not mode:
-            return self._enqueue_pipeline(args, kwargs, queue)
-        if mode not in ("process", "debug", "queue"):
-            raise ExecutionError(f"unknown pipeline mode '{mode}'; use 'process', 'debug' or 'queue'")
+        self._default_queue = default_queue or DECORATOR.default_queue
+        # Without run_locally()/debug_pipeline(): run by an agent or a resume, or with
+        # start_controller_locally / pipeline_execution_queue=None, the controller runs here and
+        # steps go to their queues; otherwise the run itself goes to a queue.
+        here = bool(settings.task_id or local)
+        mode = chosen_mode(DECORATOR.mode or (RunMode.queue if here else RunMode.remote), settings)
+        if mode is RunMode.remote:
+            return self._enqueue_pipeline(args, kwargs, queue=queue)
         sig = inspect.signature(self._function)
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
@@ -286,44 +278,59 @@ class PipelineDecorator(PipelineController):
             self.add_parameter(key, value, param_type=ann if isinstance(ann, type) else None)
         current = Task.current_task()
         nested = (
-            PROCESS.current_pipeline.get() is not None
+            DECORATOR.current.get() is not None
             or PROCESS.step_task.get() is not None
             or (current is not None and "pipeline_step" in current.get_runtime_properties())
         )
         resume = (
             settings.task_id
-            if settings.resume or _resume_requested(PROCESS.session().store, settings.task_id)
+            if settings.resume or resume_requested(PROCESS.session().store, settings.task_id)
             else None
         )
         task = self._controller_task(resume, nested=nested)
         attached = bool(resume or (settings.task_id and settings.task_id == task.id))
         if attached:
-            params = self._stored_arguments(task, params, sig)
+            params = self._stored_arguments(task, params=params, signature=sig)
             self._adopt_stored_queue(task)
         self._params = params
-        self._record_arguments(task, params, section_of)
+        self._record_arguments(task, params=params, section_of=section_of)
+        stored: dict[str, Any] = {}
         if resume:
-            self._stored = {name: data for name, data in task._store().get_nodes(task.id)}
+            stored = stored_steps(task._store(), task.id)  # step tasks' records over batched states
             keep: set[str | None] = {
-                str(d.get("job_id"))
-                for d in self._stored.values()
-                if d.get("status") in ("completed", "cached")
+                str(d.get("job_id")) for d in stored.values() if d.get("status") in ("completed", "cached")
             }
             interrupt_unfinished(task._store(), task.id, keep=keep)
-        return self._execute_function(task, params, mode, return_value)
+        driver = FunctionRun(
+            self, task, stored=stored, serialize=self._serialize, deserialize=self._deserialize
+        )
+        plan = RunPlan(
+            mode=mode,
+            params=params,
+            open_ended=True,
+            on_change=driver.on_change,
+            on_end=driver.release,
+            launcher=getattr(DECORATOR, _LAUNCHER_SWITCH, None),
+        )
+        return driver.drive(self._start_run(task, plan), self._function, params, return_value=return_value)
 
-    def _enqueue_pipeline(self, args: tuple[Any, ...], kwargs: dict[str, Any], queue: str | None) -> Any:
+    def _enqueue_pipeline(self, args: tuple[Any, ...], kwargs: dict[str, Any], *, queue: str | None) -> Any:
         """Remote mode: record the run with its arguments, put it on ``queue`` and exit (ClearML)."""
         assert self._function is not None
         sig = inspect.signature(self._function)
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
         task = self._controller_task()
-        self._record_arguments(task, dict(bound.arguments), {})
-        self._hand_over(task, queue)
+        self._record_arguments(task, params=dict(bound.arguments), section_of={})
+        hand_over(task, queue=queue)
         return None
 
-    def _stored_arguments(self, task: Task, params: dict[str, Any], sig: inspect.Signature) -> dict[str, Any]:
+    def _stored_arguments(
+        self, task: Task, *, params: dict[str, Any], signature: inspect.Signature
+    ) -> dict[str, Any]:
+        """``params`` overridden by the arguments stored on an attached run (cast like the
+        defaults, or like the annotated type when the default is None)."""
+        sig = signature
         stored = {
             p.name: p.value
             for p in task._store().get_params(task.id)
@@ -337,7 +344,10 @@ class PipelineDecorator(PipelineController):
                 out[key] = cast_like(stored[key], like)
         return out
 
-    def _record_arguments(self, task: Task, params: Mapping[str, Any], section_of: Mapping[str, str]) -> None:
+    def _record_arguments(
+        self, task: Task, *, params: Mapping[str, Any], section_of: Mapping[str, str]
+    ) -> None:
+        """Record the call's arguments (in their ``args_map`` sections), version and controller."""
         store = task._store()
         version = self._version or "1.0.0"
         self._version = version
@@ -356,204 +366,15 @@ class PipelineDecorator(PipelineController):
             task.id,
             runtime={
                 "version": version,
-                "controller_pid": __import__("os").getpid(),
-                "controller_host": __import__("socket").gethostname(),
+                "controller_pid": os.getpid(),
+                "controller_host": socket.gethostname(),
                 "decorated_pipeline": True,
             },
         )
 
-    def _execute_function(
-        self, task: Task, params: dict[str, Any], mode: str, return_value: str | None
-    ) -> Any:
-        assert self._function is not None
-        session = PROCESS.session()
-        backend = backend_for(session)
-        ctx = RunContext(
-            run_id=task.id,
-            step_project=self._step_project(),
-            params=params,
-            add_pipeline_tags=self._add_pipeline_tags,
-            output_uri=self._uri(self._output_uri),
-            default_queue=self._default_queue,
-            with_payload=mode != "debug",
-            serialize=self._serialize,
-            deserialize=self._deserialize,
-        )
-        self._backend = backend
-        view = ProgressView(self._name, task.id, enabled=None, log=lambda m: task._reporter().log(m))
-        launcher = self._launcher(mode, backend, session, view.console)
-
-        def on_change(node: Node) -> None:
-            view.on_change(node)
-            if node.status.is_final:
-                self._event(node.name).set()
-
-        run = PipelineRun(
-            backend,
-            StepBuilder(backend, ctx),
-            launcher,
-            [],
-            run_id=task.id,
-            options=RunOptions(
-                abort_on_failure=self._abort_on_failure,
-                max_parallel=self._max_parallel,
-                retry_on_failure=self._retry,
-                open_ended=True,
-            ),
-            hooks=RunHooks(pipeline=self, on_change=on_change, console=view.console),
-        )
-        self._run = run
-        self._started_at = time.time()
-        view.start({})
-        self._thread = threading.Thread(target=self._loop, args=(run, task, view), name="taskmill-pipeline")
-        self._thread.start()
-        token = PROCESS.current_pipeline.set(self)
-        error: BaseException | None = None
-        result: Any = None
-        try:
-            result = self._function(**params)
-            if isinstance(result, LazyValue):
-                result = result._tm_resolve()
-        except BaseException as exc:
-            error = exc
-            run.stop(mark_failed=True, reason=f"the pipeline function raised {type(exc).__name__}: {exc}")
-        finally:
-            PROCESS.current_pipeline.reset(token)
-            run.seal()
-            self._join_interruptibly()
-        if error is not None:
-            raise error
-        failed = [
-            n
-            for n in run.nodes.values()
-            if n.status in (NodeStatus.failed, NodeStatus.aborted)
-            and not n.continue_on_fail
-            and n.name not in self._consumed
-        ]
-        if return_value and result is not None:
-            task.upload_artifact(return_value, result, serialization_function=self._serialize)
-        if failed:
-            first = failed[0]
-            raise_failed(first.name, first.job_id, first.message)
-        return result
-
-    def _loop(self, run: PipelineRun, task: Task, view: ProgressView) -> None:
-        super()._loop(run, task, view)
-        for event in self._events.values():  # nobody waits forever on a step that never ran
-            event.set()
-
-    # == component calls ===========================================================================
-
-    def _event(self, step: str) -> threading.Event:
-        with self._lock:
-            return self._events.setdefault(step, threading.Event())
-
-    def _step_name(self, base: str) -> str:
-        with self._lock:
-            count = self._counts.get(base, 0)
-            self._counts[base] = count + 1
-        return base if count == 0 else f"{base}_{count}"
-
-    def _call_component(self, component: Component, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        run = self._run
-        assert run is not None
-        name = self._step_name(component.spec.name)
-        try:
-            bound = component.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise SpecError(f"component '{name}': {exc}; signature {component.signature}") from None
-        bound.apply_defaults()
-        values: dict[str, Any] = {}
-        for arg, value in bound.arguments.items():
-            kind = component.signature.parameters[arg].kind
-            if kind is inspect.Parameter.VAR_POSITIONAL:
-                values.update({str(i): v for i, v in enumerate(value)})
-            elif kind is inspect.Parameter.VAR_KEYWORD:
-                values.update(value)
-            else:
-                values[arg] = value
-        parents: list[str] = list(component.spec.parents)
-        encoded: dict[str, Any] = {}
-        for arg, value in values.items():
-            for lazy in find_lazy(value):
-                if lazy.step_name not in parents:
-                    parents.append(lazy.step_name)
-            encoded[arg] = self._encode(value, name, arg)
-        for step in self._evaluated:
-            if step not in parents:
-                parents.append(step)
-        spec = StepSpec(
-            **{**component.spec.__dict__, "name": name, "parents": tuple(parents), "function_kwargs": encoded}
-        )
-        node = Node(spec=spec, hooks=component.hooks)
-        self._restore(node)
-        event = self._event(name)
-        run.add(node)
-        outputs = [LazyValue(self, name, r, event) for r in spec.function_return]
-        if not outputs:
-            return LazyValue(self, name, "", event)
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
-
-    def _encode(self, value: Any, step: str, arg: str) -> Any:
-        if isinstance(value, LazyValue):
-            return f"${{{value.step_name}.{value.return_name}}}"
-        if isinstance(value, (str, int, float, bool)) or value is None:
-            if isinstance(value, str) and "${" in value:
-                return self._as_artifact(value, step, arg)  # a literal, not a reference
-            return value
-        if find_lazy(value):
-            if isinstance(value, dict):
-                return {str(k): self._encode(v, step, f"{arg}.{k}") for k, v in value.items()}
-            if isinstance(value, tuple):
-                return {TUPLE_MARKER: [self._encode(v, step, f"{arg}.{i}") for i, v in enumerate(value)]}
-            return [self._encode(v, step, f"{arg}.{i}") for i, v in enumerate(value)]
-        if fx.is_jsonable(value) and not _has_reserved_keys(value):
-            return value
-        return self._as_artifact(value, step, arg)
-
-    def _as_artifact(self, value: Any, step: str, arg: str) -> Any:
-        # Objects given to a component are stored once on the run (ClearML: result_<step>_<arg>).
-        task = self.task
-        artifact = f"result_{step}_{arg}"
-        task.upload_artifact(artifact, value, serialization_function=self._serialize)
-        return {INPUT_MARKER: ArtifactInput(task.id, artifact).encode()}
-
-    def _restore(self, node: Node) -> None:
-        data = self._stored.get(node.name)
-        if not data or data.get("status") not in ("completed", "cached") or not data.get("job_id"):
-            return
-        job_id = str(data["job_id"])
-        store = PROCESS.session().store
-        rec = store.get_task(job_id)
-        if not rec.status.succeeded:
-            return
-        node.status = NodeStatus(str(data["status"]))
-        node.job_id = job_id
-        node.executed = job_id
-        node.job = Job(job_id, store, lambda tid: Task.get_task(task_id=tid))
-        node.attempts = [job_id]
-        node.message = "kept from the previous attempt of this run (resume)"
-
-    def _load_output(self, step: str, name: str) -> Any:
-        run = self._run
-        assert run is not None
-        node = run.nodes.get(step)
-        with self._lock:
-            self._consumed.add(step)
-            self._evaluated = [s for s in self._evaluated if s != step] + [step]
-        if node is None or node.status == NodeStatus.skipped:
-            return None
-        if node.status in (NodeStatus.failed, NodeStatus.aborted):
-            if node.continue_on_fail:
-                return None
-            raise_failed(step, node.job_id, node.message)
-        if not name or not node.job_id:
-            return None
-        return load_input(self._backend, ArtifactInput(node.job_id, name), self._deserialize)
-
-    # -- controller task for nested runs ---------------------------------------------------------
-
-    def _controller_task(self, resume: str | None = None, nested: bool = False) -> Task:
+    def _controller_task(self, resume: str | None = None, *, nested: bool = False) -> Task:
+        """A pipeline called from a running pipeline or step gets a controller task of its own,
+        a child of the caller's task (a nested run); otherwise as ``PipelineController``."""
         if nested and self._task is None and not resume:
             parent = Task.current_task()
             store = PROCESS.session().store
@@ -565,67 +386,7 @@ class PipelineDecorator(PipelineController):
             if parent is not None:
                 created.set_parent(parent.id)
             created.mark_started()
-            from taskmill.api.pipeline.runs import next_run_number
-
             created.set_name(f"{self._name} #{next_run_number(store, self._hidden_project, self._name)}")
             self._task = created
             return created
         return super()._controller_task(resume)
-
-
-def _has_reserved_keys(value: Any) -> bool:
-    if isinstance(value, dict):
-        return bool({INPUT_MARKER, TUPLE_MARKER} & set(value)) or any(
-            _has_reserved_keys(v) for v in value.values()
-        )
-    if isinstance(value, list):
-        return any(_has_reserved_keys(v) for v in value)
-    return False
-
-
-def _eager_nested(component: Component, caller: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A component called inside a running component: its own tracked step, run now in the
-    caller's process (in-process, a local sub-process or an agent's), shown in the run's DAG as
-    a child of the calling step. Blocking: returns the component's value, as ClearML does."""
-    from taskmill.api.pipeline.step_main import execute_in_process
-
-    session = PROCESS.session()
-    store = session.store
-    run_id = str(caller.parent)
-    calling_step = str(caller.get_runtime_properties().get("pipeline_step") or caller.name)
-    name = f"{calling_step}_{component.spec.name}"
-    backend = backend_for(session)
-    bound = component.signature.bind(*args, **kwargs)
-    bound.apply_defaults()
-    run = Task.get_task(task_id=run_id)
-    objects = {}
-    for arg, value in bound.arguments.items():
-        artifact = f"result_{name}_{arg}"
-        run.upload_artifact(artifact, value)
-        objects[arg] = {INPUT_MARKER: ArtifactInput(run_id, artifact).encode()}
-    spec = StepSpec(
-        **{**component.spec.__dict__, "name": name, "parents": (calling_step,), "function_kwargs": objects}
-    )
-    node = Node(spec=spec, hooks=component.hooks)
-    builder = StepBuilder(
-        backend, RunContext(run_id=run_id, step_project=caller.project, params={}, with_payload=False)
-    )
-    resolved = builder.resolve(node, {calling_step: caller.id})
-    task_id = builder.create(node, resolved)
-    node.job_id = task_id
-    node.attempts = [task_id]
-    node.job_started = time.time()
-    execute_in_process(backend, session, task_id, component.function, spec.function_return)
-    node.job_ended = time.time()
-    ok = store.get_task(task_id).status == TaskStatus.completed
-    node.status = NodeStatus.completed if ok else NodeStatus.failed
-    node.executed = task_id if ok else False
-    store.put_nodes(run_id, [(name, node.to_dict())])
-    if not ok:
-        raise StepFailedError(
-            f"nested component '{name}' (task {task_id}) failed; see `taskmill tasks logs {task_id}`"
-        )
-    outputs = [load_input(backend, ArtifactInput(task_id, r)) for r in spec.function_return]
-    if not outputs:
-        return None
-    return outputs[0] if len(outputs) == 1 else tuple(outputs)

@@ -1,26 +1,39 @@
-"""Checking a pipeline definition before anything runs, and fingerprinting it."""
+"""A pipeline's definition: its settings, parameters and steps, before anything is stored.
+
+:class:`PipelineDefinition` is the first part of ``PipelineController`` (the parts stack up as
+described in :mod:`taskmill.api.pipeline.controller`): ClearML's constructor and the methods that
+add to a definition. Adding never touches the store; problems that need the store (a base task
+that does not exist, a reference to an unknown step) are found by
+:func:`taskmill.api.pipeline.verify.verify_pipeline` when the run starts.
+
+:func:`function_step` builds the spec and hooks of a function step from its
+:class:`~taskmill.api.pipeline.step_options.StepOptions`, for ``add_function_step`` and
+``@PipelineDecorator.component`` alike.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import inspect
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from taskmill.api.params import type_name
 from taskmill.api.pipeline import functions as fx
-from taskmill.core.dag import DagBuilder
-from taskmill.core.pipeline import (
-    ContinueBehaviour,
-    StepSpec,
-    normalise_metric_pairs,
-    normalise_monitor_pairs,
-)
-from taskmill.core.refs import RefContext, RefScope, check_refs, referenced_steps
+from taskmill.api.pipeline.step_options import StepOptions
+from taskmill.api.session import PROCESS
+from taskmill.api.task import Task
+from taskmill.core.dag import check_step_name
+from taskmill.core.model import pipelines_project
+from taskmill.core.pipeline import StepSpec
+from taskmill.core.refs import referenced_steps
 from taskmill.core.states import TaskTypes
-from taskmill.engine.nodes import Node, StepHooks
-from taskmill.errors import SpecError, TaskmillError, TaskNotFoundError
-from taskmill.store.base import TaskFilter, TaskStore
+from taskmill.core.versions import check_version
+from taskmill.engine.nodes import Node as EngineNode
+from taskmill.engine.nodes import StepHooks
+from taskmill.errors import SpecError
 
 
 def check_parameter_keys(step: str, params: Mapping[str, Any]) -> None:
@@ -49,162 +62,347 @@ def merge_parents(
     return tuple(out)
 
 
-def verify_pipeline(nodes: Mapping[str, Node], params: Mapping[str, Any], store: TaskStore) -> None:
-    """Everything checkable before a step runs; raises one SpecError listing every problem."""
-    problems: list[str] = []
-    scope = RefScope(
-        steps={
-            n.name: (tuple(n.spec.function_return) if n.spec.kind == "function" else None)
-            for n in nodes.values()
-        },
-        params=set(params),
-    )
-    if not nodes:
-        problems.append("the pipeline has no steps; add some with add_step() or add_function_step()")
-    for node in nodes.values():
-        spec = node.spec
-        checks: list[tuple[Any, str, RefContext, bool]] = [
-            (spec.parameters, "parameter_override", RefContext.PARAMETERS, spec.recursively_parse_parameters),
-            (spec.configurations, "configuration_overrides", RefContext.PARAMETERS, True),
-            (spec.task_overrides, "task_overrides", RefContext.TASK_OVERRIDES, False),
-            (spec.function_kwargs, "function_kwargs", RefContext.FUNCTION_KWARGS, True),
-        ]
-        if spec.queue is not None:
-            checks.append((spec.queue, "execution_queue", RefContext.QUEUE, False))
-        for value, field, context, recursive in checks:
-            if not value:  # most steps leave most of these empty; nothing to check
-                continue
-            try:
-                check_refs(value, scope, step=spec.name, field=field, context=context, recursive=recursive)
-            except TaskmillError as exc:
-                problems.append(str(exc))
-        if spec.kind == "task" and node.hooks.base_task_factory is None:
-            try:
-                _find_base(node, store)
-            except TaskmillError as exc:
-                problems.append(str(exc))
-    builder = DagBuilder()
-    try:
-        for node in nodes.values():
-            builder.add(node.name, node.spec.parents)
-        builder.build()
-    except TaskmillError as exc:
-        problems.append(str(exc))
-    if problems:
-        detail = "\n  - ".join(problems)
-        raise SpecError(f"the pipeline cannot start ({len(problems)} problem(s)):\n  - {detail}")
-
-
-def _find_base(node: Node, store: TaskStore) -> None:
-    spec = node.spec
-    if spec.base_task_id:
-        try:
-            store.get_task(spec.base_task_id)
-        except TaskNotFoundError:
-            raise SpecError(
-                f"step '{spec.name}': base task '{spec.base_task_id}' does not exist; check the id with "
-                "`taskmill tasks list`"
-            ) from None
-        return
-    found = store.find_tasks(TaskFilter(project=spec.base_task_project, name=spec.base_task_name, limit=1))
-    if not found:
-        raise SpecError(
-            f"step '{spec.name}': no base task named '{spec.base_task_name}' "
-            f"in project '{spec.base_task_project}'; "
-            "create it first (run its script once, or Task.create)"
-        )
-    node.spec = replace(spec, base_task_id=found[0].id)
-
-
-def definition_hash(nodes: Mapping[str, Node], params: Mapping[str, Any]) -> str:
-    """A fingerprint of the pipeline's definition (steps, code, parameter names)."""
-    data = {
-        "steps": {n.name: n.spec.to_dict() for n in nodes.values()},
-        "params": sorted(params),
-    }
-    text = json.dumps(data, sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def resolve_retry(
-    step_callable: Callable[..., bool] | int | None,
-    step_int: int | None,
-    default: int | Callable[..., bool] | None,
-) -> int | Callable[..., bool] | None:
-    """The retry policy of a step: its own, else the pipeline's."""
-    if step_callable is not None:
-        return step_callable
-    if step_int is not None:
-        return step_int
-    return default
-
-
 def function_step(
-    *,
     name: str,
     function: Callable[..., Any],
+    options: StepOptions,
+    *,
     source: str,
     kwargs: Mapping[str, Any],
     returns: tuple[str, ...],
-    parents: tuple[str, ...],
-    output_uri: str | None,
-    execution_queue: str | None,
-    time_limit: float | None,
-    continue_on_fail: bool,
-    continue_behaviour: Mapping[str, bool] | None,
-    cache: bool,
-    retry_on_failure: int | Callable[..., bool] | None,
-    monitor_metrics: Sequence[Any] | None,
-    monitor_artifacts: Sequence[Any] | None,
-    monitor_models: Sequence[Any] | None,
-    stage: str | None,
-    task_type: str | TaskTypes | None,
-    tags: str | Sequence[str] | None,
-    draft: bool,
-    packages: str | Sequence[str] | None,
-    pre_execute_callback: Callable[..., Any] | None,
-    post_execute_callback: Callable[..., Any] | None,
-    status_change_callback: Callable[..., Any] | None,
     object_kwargs: Mapping[str, Any] | None = None,
-    project_name: str | None = None,
-    task_name: str | None = None,
 ) -> tuple[StepSpec, StepHooks]:
-    """The spec and hooks of a function step: one builder for ``add_function_step`` and
-    ``@PipelineDecorator.component`` (arguments as in ClearML; ``parents`` and ``output_uri``
-    already resolved by the caller)."""
+    """The spec and hooks of a function step. ``kwargs`` are its JSON-able arguments (literals
+    and ``${...}`` references; every referenced step becomes a parent, as does one named in the
+    queue), ``object_kwargs`` the others (stored as artifacts of the run when it starts)."""
     inner = fx.unwrap(function)
     spec = StepSpec(
         name=name,
         kind="function",
-        parents=parents,
-        queue=execution_queue,
-        time_limit=time_limit,
-        behaviour=ContinueBehaviour.resolve(continue_on_fail, continue_behaviour),
-        cache=cache,
-        retries=retry_on_failure if isinstance(retry_on_failure, int) else None,
-        monitor_metrics=normalise_metric_pairs(monitor_metrics),
-        monitor_artifacts=normalise_monitor_pairs(monitor_artifacts),
-        monitor_models=normalise_monitor_pairs(monitor_models),
-        stage=stage,
-        task_type=str(TaskTypes(task_type or TaskTypes.data_processing)),
-        tags=(tags,) if isinstance(tags, str) else tuple(tags or ()),
-        output_uri=output_uri,
-        draft=draft,
+        parents=merge_parents(options.parents, kwargs, options.execution_queue, recursive=False),
         function_name=getattr(inner, "__name__", name),
         function_module=getattr(inner, "__module__", ""),
         function_source=source,
         function_kwargs=dict(kwargs),
         function_return=returns,
-        packages=(packages,) if isinstance(packages, str) else tuple(packages or ()),
-        project_name=project_name,
-        task_name=task_name,
+        **options.spec_fields(),
+        **options.function_fields(),
     )
-    hooks = StepHooks(
-        function=function,
-        pre_execute_callback=pre_execute_callback,
-        post_execute_callback=post_execute_callback,
-        status_change_callback=status_change_callback,
-        retry_on_failure=retry_on_failure if callable(retry_on_failure) else None,
-        object_kwargs=dict(object_kwargs or {}),
-    )
-    return spec, hooks
+    return spec, options.hooks(function=function, object_kwargs=object_kwargs)
+
+
+class PipelineDefinition:
+    """The definition part of ``PipelineController`` (see the module docstring)."""
+
+    Node = EngineNode
+
+    def __init__(
+        self,
+        name: str,
+        project: str,
+        version: str | None = None,
+        pool_frequency: float = 0.2,
+        add_pipeline_tags: bool = False,
+        target_project: str | bool | None = True,
+        auto_version_bump: bool | None = None,
+        abort_on_failure: bool = False,
+        add_run_number: bool = True,
+        retry_on_failure: int | Callable[..., bool] | None = None,
+        docker: str | None = None,
+        docker_args: str | None = None,
+        docker_bash_setup_script: str | None = None,
+        packages: bool | str | Sequence[str] | None = None,
+        repo: str | None = None,
+        repo_branch: str | None = None,
+        repo_commit: str | None = None,
+        always_create_from_code: bool = True,
+        artifact_serialization_function: Callable[[Any], bytes] | None = None,
+        artifact_deserialization_function: Callable[[bytes], Any] | None = None,
+        output_uri: str | bool | None = None,
+        skip_global_imports: bool = False,
+        working_dir: str | None = None,
+        enable_local_imports: bool = True,
+        max_parallel: int | None = None,
+    ) -> None:
+        """Define a pipeline. Nothing is stored until it starts.
+
+        ``pool_frequency`` is accepted for compatibility and unused: taskmill launches steps on
+        events, within milliseconds. ``max_parallel`` caps how many steps run at once (default:
+        32, or four per CPU when larger; ClearML has no cap).
+        """
+        if not name or not project:
+            raise ValueError(
+                "PipelineController needs a name and a project, e.g. name='train', project='vision'"
+            )
+        if version is not None:
+            check_version(version)
+        self._name = name
+        self._project = project
+        self._version = version
+        self._hidden_project = pipelines_project(project, name)
+        self._add_pipeline_tags = add_pipeline_tags
+        self._target_project = target_project
+        self._abort_on_failure = abort_on_failure
+        self._add_run_number = add_run_number
+        self._retry = retry_on_failure
+        self._serialize = artifact_serialization_function
+        self._deserialize = artifact_deserialization_function
+        self._output_uri = output_uri
+        self._enable_local_imports = enable_local_imports
+        self._max_parallel = max_parallel or max(32, 4 * (os.cpu_count() or 1))
+        self._packages = packages
+        self._params: dict[str, Any] = {}
+        self._param_meta: dict[str, tuple[str, str]] = {}
+        self._configs: list[tuple[Any, str | None, str | None]] = []
+        self._nodes: dict[str, EngineNode] = {}
+        self._default_queue: str | None = None
+        self._time_limit_min: float | None = None
+        self._tags: list[str] = []
+        self._task: Task | None = None
+        self._main_script = _main_script()
+        self._sources: dict[tuple[int, tuple[int, ...]], str] = {}  # function source, per function
+        self._signatures: dict[int, inspect.Signature] = {}
+
+    def add_parameter(
+        self, name: str, default: Any = None, description: str | None = None, param_type: Any = None
+    ) -> None:
+        """A pipeline parameter (``Args/<name>`` on the run), referenced as ``${pipeline.<name>}``."""
+        if not name or "/" in name:
+            raise ValueError(f"pipeline parameter name '{name}' must be non-empty and contain no '/'")
+        self._params[name] = default
+        ptype = param_type.__name__ if isinstance(param_type, type) else (param_type or type_name(default))
+        self._param_meta[name] = (description or "", str(ptype))
+
+    def get_parameters(self) -> dict[str, Any]:
+        """Pipeline parameters ``name -> value`` (after overrides, once the run started)."""
+        return dict(self._params)
+
+    def set_default_execution_queue(self, default_execution_queue: str | None) -> None:
+        """Queue for steps that do not name one."""
+        self._default_queue = default_execution_queue
+
+    def set_pipeline_execution_time_limit(self, max_execution_minutes: float | None) -> None:
+        """Wall-clock limit for the whole run, in minutes (None or 0: no limit)."""
+        self._time_limit_min = max_execution_minutes or None
+
+    def connect_configuration(
+        self, configuration: Any, name: str | None = None, description: str | None = None
+    ) -> Any:
+        """A configuration object on the controller task (recorded when the run starts)."""
+        self._configs.append((configuration, name, description))
+        return configuration
+
+    def add_tags(self, tags: str | Sequence[str]) -> None:
+        """Tags on the controller task."""
+        new = [tags] if isinstance(tags, str) else list(tags)
+        self._tags += [t for t in new if t not in self._tags]
+        if self._task is not None:
+            self._task.add_tags(new)
+
+    def _add_node(self, spec: StepSpec, hooks: StepHooks) -> bool:
+        check_step_name(spec.name)
+        if spec.name in self._nodes:
+            raise SpecError(f"step '{spec.name}' is added twice; step names must be unique in a pipeline")
+        self._nodes[spec.name] = EngineNode(spec=spec, hooks=hooks)
+        return True
+
+    def add_step(
+        self,
+        name: str,
+        base_task_id: str | None = None,
+        parents: Sequence[str] | None = None,
+        parameter_override: Mapping[str, Any] | None = None,
+        configuration_overrides: Mapping[str, Any] | None = None,
+        task_overrides: Mapping[str, Any] | None = None,
+        execution_queue: str | None = None,
+        monitor_metrics: Sequence[Any] | None = None,
+        monitor_artifacts: Sequence[Any] | None = None,
+        monitor_models: Sequence[Any] | None = None,
+        time_limit: float | None = None,
+        base_task_project: str | None = None,
+        base_task_name: str | None = None,
+        clone_base_task: bool = True,
+        continue_on_fail: bool = False,
+        pre_execute_callback: Callable[..., Any] | None = None,
+        post_execute_callback: Callable[..., Any] | None = None,
+        cache_executed_step: bool = False,
+        base_task_factory: Callable[[EngineNode], Any] | None = None,
+        retry_on_failure: int | Callable[..., bool] | None = None,
+        status_change_callback: Callable[..., Any] | None = None,
+        recursively_parse_parameters: bool = False,
+        output_uri: str | bool | None = None,
+        continue_behaviour: Mapping[str, bool] | None = None,
+        stage: str | None = None,
+        launcher: str | None = None,
+    ) -> bool:
+        """Add a step that runs a clone of an existing task (by id, by project + name, or made
+        by ``base_task_factory``). ``parameter_override`` keys are ``Section/key``; values may hold
+        ``${...}`` references, and every referenced step becomes a parent."""
+        if not (base_task_id or base_task_factory or (base_task_project and base_task_name)):
+            raise SpecError(
+                f"step '{name}': give base_task_id, or base_task_project and base_task_name, "
+                "or base_task_factory"
+            )
+        options = StepOptions(
+            parents=tuple(parents or ()),
+            execution_queue=execution_queue,
+            time_limit=time_limit,
+            continue_on_fail=continue_on_fail,
+            continue_behaviour=continue_behaviour,
+            cache=cache_executed_step,
+            retry_on_failure=retry_on_failure,
+            monitor_metrics=monitor_metrics,
+            monitor_artifacts=monitor_artifacts,
+            monitor_models=monitor_models,
+            stage=stage,
+            launcher=launcher,
+            output_uri=self._uri(output_uri),
+            pre_execute_callback=pre_execute_callback,
+            post_execute_callback=post_execute_callback,
+            status_change_callback=status_change_callback,
+        )
+        params = dict(parameter_override or {})
+        check_parameter_keys(name, params)
+        spec = StepSpec(
+            name=name,
+            kind="task",
+            parents=merge_parents(
+                options.parents,
+                params,
+                configuration_overrides,
+                task_overrides,
+                execution_queue,
+                recursive=recursively_parse_parameters,
+            ),
+            parameters=params,
+            configurations=dict(configuration_overrides or {}),
+            task_overrides=dict(task_overrides or {}),
+            recursively_parse_parameters=recursively_parse_parameters,
+            base_task_id=base_task_id,
+            base_task_project=base_task_project,
+            base_task_name=base_task_name,
+            clone_base_task=clone_base_task,
+            **options.spec_fields(),
+        )
+        return self._add_node(spec, options.hooks(base_task_factory=base_task_factory))
+
+    def add_function_step(
+        self,
+        name: str,
+        function: Callable[..., Any],
+        function_kwargs: Mapping[str, Any] | None = None,
+        function_return: str | Sequence[str] | None = None,
+        project_name: str | None = None,
+        task_name: str | None = None,
+        task_type: str | TaskTypes | None = None,
+        auto_connect_frameworks: Any = None,
+        auto_connect_arg_parser: Any = None,
+        packages: str | Sequence[str] | None = None,
+        repo: str | None = None,
+        repo_branch: str | None = None,
+        repo_commit: str | None = None,
+        helper_functions: Sequence[Callable[..., Any]] | None = None,
+        docker: str | None = None,
+        docker_args: str | None = None,
+        docker_bash_setup_script: str | None = None,
+        parents: Sequence[str] | None = None,
+        execution_queue: str | None = None,
+        monitor_metrics: Sequence[Any] | None = None,
+        monitor_artifacts: Sequence[Any] | None = None,
+        monitor_models: Sequence[Any] | None = None,
+        time_limit: float | None = None,
+        continue_on_fail: bool = False,
+        pre_execute_callback: Callable[..., Any] | None = None,
+        post_execute_callback: Callable[..., Any] | None = None,
+        cache_executed_step: bool = False,
+        retry_on_failure: int | Callable[..., bool] | None = None,
+        status_change_callback: Callable[..., Any] | None = None,
+        tags: str | Sequence[str] | None = None,
+        output_uri: str | bool | None = None,
+        draft: bool = False,
+        working_dir: str | None = None,
+        continue_behaviour: Mapping[str, bool] | None = None,
+        stage: str | None = None,
+        launcher: str | None = None,
+    ) -> bool:
+        """Add a step that calls ``function``. ``function_kwargs`` values are literals,
+        ``${...}`` references (``${step.return_name}`` hands over the Python object), or any
+        object (stored as an artifact of the run). ``function_return`` names the return values.
+        ``launcher``: where this step runs (a launcher spec, ``NAME[@ADDRESS]``; see
+        :mod:`taskmill.engine.launcher_plugins`), whatever the run's launcher."""
+        if not callable(function):
+            raise SpecError(f"step '{name}': function must be callable, got {type(function).__name__}")
+        returns = (function_return,) if isinstance(function_return, str) else tuple(function_return or ())
+        kwargs = fx.bind_arguments(name, function, dict(function_kwargs or {}), self._signature_of(function))
+        literal = {k: v for k, v in kwargs.items() if isinstance(v, str) or fx.is_jsonable(v)}
+        objects = {k: v for k, v in kwargs.items() if k not in literal}
+        options = StepOptions(
+            parents=tuple(parents or ()),
+            execution_queue=execution_queue,
+            time_limit=time_limit,
+            continue_on_fail=continue_on_fail,
+            continue_behaviour=continue_behaviour,
+            cache=cache_executed_step,
+            retry_on_failure=retry_on_failure,
+            monitor_metrics=monitor_metrics,
+            monitor_artifacts=monitor_artifacts,
+            monitor_models=monitor_models,
+            stage=stage,
+            launcher=launcher,
+            output_uri=self._uri(output_uri),
+            pre_execute_callback=pre_execute_callback,
+            post_execute_callback=post_execute_callback,
+            status_change_callback=status_change_callback,
+            task_type=task_type,
+            tags=tags,
+            draft=draft,
+            packages=packages,
+            project_name=project_name,
+            task_name=task_name,
+        )
+        spec, hooks = function_step(
+            name,
+            function,
+            options,
+            source=self._source_of(function, helper_functions or ()),
+            kwargs=literal,
+            returns=returns,
+            object_kwargs=objects,
+        )
+        return self._add_node(spec, hooks)
+
+    def _signature_of(self, function: Callable[..., Any]) -> inspect.Signature:
+        if id(function) not in self._signatures:
+            self._signatures[id(function)] = inspect.signature(fx.unwrap(function))
+        return self._signatures[id(function)]
+
+    def _source_of(self, function: Callable[..., Any], helpers: Sequence[Callable[..., Any]]) -> str:
+        # The same function is often used by many steps: read its source once per pipeline.
+        key = (id(function), tuple(id(h) for h in helpers))
+        if key not in self._sources:
+            self._sources[key] = fx.function_source(function, helpers)
+        return self._sources[key]
+
+    def _uri(self, value: str | bool | None) -> str | None:
+        if value is True:
+            return PROCESS.session().settings.artifacts_uri
+        return value or None
+
+    def _step_project(self) -> str:
+        """Project of the step tasks: the run's hidden project, the ``target_project``, or ""
+        (each step task stays in its base task's project)."""
+        if self._target_project is True:
+            return self._hidden_project
+        if isinstance(self._target_project, str) and self._target_project:
+            return self._target_project
+        return ""
+
+    def _dag_nodes(self) -> Mapping[str, EngineNode]:
+        """The nodes the run's DAG shows: the defined ones until a run holds live ones."""
+        return self._nodes
+
+
+def _main_script() -> Path | None:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return Path(path).resolve() if path else None

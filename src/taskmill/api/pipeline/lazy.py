@@ -13,9 +13,17 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from taskmill.errors import StepFailedError
+
+
+class OutputSource(Protocol):
+    """Where a lazy value loads its object from once its step finished (the running pipeline)."""
+
+    def load_output(self, step: str, name: str) -> Any:
+        """Output ``name`` of ``step`` (blocking); raises for a failed step."""
+        ...
 
 
 class LazyValue:
@@ -23,7 +31,7 @@ class LazyValue:
 
     __slots__ = ("_tm_event", "_tm_loaded", "_tm_lock", "_tm_name", "_tm_owner", "_tm_step", "_tm_value")
 
-    def __init__(self, owner: Any, step: str, name: str, event: threading.Event) -> None:
+    def __init__(self, owner: OutputSource, step: str, name: str, event: threading.Event) -> None:
         object.__setattr__(self, "_tm_owner", owner)
         object.__setattr__(self, "_tm_step", step)
         object.__setattr__(self, "_tm_name", name)
@@ -56,7 +64,7 @@ class LazyValue:
         with self._tm_lock:
             if not self._tm_loaded:
                 self._tm_event.wait()
-                value = self._tm_owner._load_output(self._tm_step, self._tm_name)
+                value = self._tm_owner.load_output(self._tm_step, self._tm_name)
                 object.__setattr__(self, "_tm_value", value)
                 object.__setattr__(self, "_tm_loaded", True)
         return self._tm_value
@@ -195,9 +203,10 @@ def find_lazy(value: Any) -> list[LazyValue]:
     return found
 
 
-def raise_failed(step: str, task_id: str | None, message: str) -> None:
-    """The error a failed step's value raises where it is used."""
+def raise_failed(step: str, task_id: str | None, message: str, *, prefix: str = "") -> None:
+    """The error a failed step's value raises where it is used (``prefix``: how the value's own
+    step relates to the failed one, for a skipped step)."""
     raise StepFailedError(
-        f"pipeline step '{step}' (task {task_id}) failed: {message or 'see its log'}; "
+        f"{prefix}pipeline step '{step}' (task {task_id}) failed: {message or 'see its log'}; "
         f"inspect it with `taskmill tasks logs {task_id}`"
     )

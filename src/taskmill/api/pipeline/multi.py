@@ -3,7 +3,8 @@
 ``True``: the call blocks and returns the pipeline's result. ``"parallel"``: the call returns None
 at once; ``PipelineDecorator.wait_for_multi_pipelines()`` returns the results in call order.
 The pipeline function (with its components) travels to the child with cloudpickle, so it may
-live in ``__main__``.
+live in ``__main__``. This module is the calling side; the child's entry point is
+:mod:`taskmill.api.pipeline.multi_child`.
 """
 
 from __future__ import annotations
@@ -14,22 +15,33 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from taskmill.api.pipeline.context import DECORATOR
 from taskmill.api.session import PROCESS
 from taskmill.errors import ExecutionError
 
+#: the module a pipeline instance process runs (``python -m``), with the call folder as argument
+CHILD_MODULE: Final = "taskmill.api.pipeline.multi_child"
+#: files in the call folder: the pickled call, and the pickled ``(ok, value)`` the child leaves
+CALL_FILE: Final = "call.pkl"
+RESULT_FILE: Final = "result.pkl"
 
-class _Instance:
+
+class PipelineInstance:
+    """A pipeline call running in a child process."""
+
     def __init__(self, proc: subprocess.Popen[bytes], folder: Path) -> None:
         self.proc = proc
         self.folder = folder
 
     def result(self) -> Any:
+        """The call's return value, once the child exited (blocking); ExecutionError when the
+        call failed or the child left no result."""
         import cloudpickle
 
         code = self.proc.wait()
-        out = self.folder / "result.pkl"
+        out = self.folder / RESULT_FILE
         if not out.exists():
             raise ExecutionError(f"pipeline instance process exited with code {code} without a result")
         ok, value = cloudpickle.loads(out.read_bytes())
@@ -46,47 +58,17 @@ def run_instance(
 
     folder = Path(tempfile.mkdtemp(prefix="taskmill-multi-"))
     inner = getattr(run, "__wrapped__", run)
-    payload = (inner, run, args, kwargs, PROCESS.decorator_mode)
-    (folder / "call.pkl").write_bytes(cloudpickle.dumps(payload))
+    payload = (inner, run, args, kwargs, DECORATOR.mode)
+    (folder / CALL_FILE).write_bytes(cloudpickle.dumps(payload))
     env = {**os.environ, **PROCESS.session().settings.to_env()}
-    proc = subprocess.Popen([sys.executable, "-m", "taskmill.api.pipeline.multi", str(folder)], env=env)
-    instance = _Instance(proc, folder)
+    proc = subprocess.Popen([sys.executable, "-m", CHILD_MODULE, str(folder)], env=env)
+    instance = PipelineInstance(proc, folder)
     if parallel:
-        PROCESS.multi_pipelines.append(instance)
+        DECORATOR.add_instance(instance)
         return None
     return instance.result()
 
 
 def wait_all() -> list[Any]:
     """Results of the parallel instances started so far, in call order (blocking)."""
-    instances, PROCESS.multi_pipelines = list(PROCESS.multi_pipelines), []
-    return [i.result() for i in instances]
-
-
-def _child(folder: Path) -> int:
-    import cloudpickle
-
-    from taskmill.api.pipeline.decorator import PipelineDecorator
-
-    inner, run, args, kwargs, mode = cloudpickle.loads((folder / "call.pkl").read_bytes())
-    PROCESS.decorator_mode = mode
-    options = _options_of(run)
-    try:
-        pipe = PipelineDecorator(function=inner, **options["controller"])
-        value = pipe._run_pipeline(args, kwargs, **options["run"])
-        (folder / "result.pkl").write_bytes(cloudpickle.dumps((True, value)))
-        return 0
-    except BaseException as exc:
-        (folder / "result.pkl").write_bytes(cloudpickle.dumps((False, f"{type(exc).__name__}: {exc}")))
-        return 1
-
-
-def _options_of(run: Callable[..., Any]) -> dict[str, Any]:
-    options = getattr(run, "__taskmill_options__", None)
-    if options is None:
-        raise ExecutionError("not a decorated pipeline function")
-    return dict(options)
-
-
-if __name__ == "__main__":
-    raise SystemExit(_child(Path(sys.argv[1])))
+    return [i.result() for i in DECORATOR.take_instances()]

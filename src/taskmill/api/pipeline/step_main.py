@@ -14,32 +14,35 @@ import runpy
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from taskmill.api.capture import module_of, script_folder
 from taskmill.api.reporter import Reporter
 from taskmill.api.session import PROCESS, Session
 from taskmill.api.task import Task
 from taskmill.core.states import TaskStatus
+from taskmill.core.stored import FUNCTION_PAYLOAD
 from taskmill.engine.backend import Backend
 from taskmill.engine.function_io import read_arguments, split_returns, store_outputs
-from taskmill.engine.steps import FUNCTION_PAYLOAD, load_function
+from taskmill.engine.steps import load_function
 
 #: modules a step process needs, imported once by the warm worker before it forks steps
-STEP_PRELOAD = (
-    "taskmill.api.pipeline.step_main",
+STEP_PRELOAD: Final = (
+    __name__,
     "taskmill.store.sql.store",
     "taskmill.artifacts.storage",
     "cloudpickle",
 )
 
-#: targets for :class:`taskmill.engine.launchers.ProcessLauncher`
-PROCESS_TARGETS = {
-    "function": "taskmill.api.pipeline.step_main:run_function",
-    "task": "taskmill.api.pipeline.step_main:run_script",
-}
+#: The step process entry points, by step kind: the ``"module:function"`` a
+#: :class:`~taskmill.engine.launchers.ProcessLauncher` child or an agent runs with the task id.
+#: The one place they are named.
+PROCESS_TARGETS: Final[Mapping[str, str]] = MappingProxyType(
+    {"function": f"{__name__}:run_function", "task": f"{__name__}:run_script"}
+)
 
 
 def backend_for(session: Session) -> Backend:
@@ -53,9 +56,9 @@ def execute_in_process(
     backend: Backend,
     session: Session,
     task_id: str,
+    *,
     function: Callable[..., Any],
     return_names: tuple[str, ...],
-    *,
     serialize: Callable[[Any], bytes] | None = None,
     deserialize: Callable[[bytes], Any] | None = None,
     output_uri: str | None = None,
