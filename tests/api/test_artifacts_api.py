@@ -143,3 +143,32 @@ def http_file(tmp_path: Path) -> Iterator[str]:
 
 def test_storage_manager_http(http_file: str) -> None:
     assert Path(StorageManager.get_local_copy(http_file)).read_text() == "served over http"
+
+
+def test_dataframe_csv_gz_on_request_and_as_the_configured_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from taskmill.api.session import PROCESS
+
+    frame = pd.DataFrame({"n": np.array([1, 2], dtype="int32")})
+    t = Task.create(project_name="p", task_name="frames")
+    t.upload_artifact("parquet", frame)
+    t.upload_artifact("clearml", frame, extension_name=".csv.gz")
+    got = Task.get_task(task_id=t.id).artifacts
+    assert got["parquet"].get()["n"].dtype == np.dtype("int32")  # Parquet keeps dtypes
+    assert str(got["clearml"].get_local_copy()).endswith(".csv.gz")
+    assert got["clearml"].get()["n"].dtype == np.dtype("int64")  # ClearML's widened round trip
+    assert list(pd.read_csv(got["clearml"].get_local_copy()).columns) == ["Unnamed: 0", "n"]
+
+    monkeypatch.setenv("TASKMILL_DATAFRAME_FORMAT", "csv.gz")
+    PROCESS.reset()  # the setting is read when the session opens its artifact storage
+    t2 = Task.create(project_name="p", task_name="frames2")
+    t2.upload_artifact("default", frame)
+    assert str(Task.get_task(task_id=t2.id).artifacts["default"].get_local_copy()).endswith(".csv.gz")
+    # the Parquet artifact of before stays readable under the csv.gz setting
+    assert Task.get_task(task_id=t.id).artifacts["parquet"].get()["n"].tolist() == [1, 2]
+
+    monkeypatch.setenv("TASKMILL_DATAFRAME_FORMAT", "xlsx")
+    PROCESS.reset()
+    with pytest.raises(ValueError, match="TASKMILL_DATAFRAME_FORMAT"):
+        Task.create(project_name="p", task_name="x").upload_artifact("bad", frame)

@@ -90,14 +90,9 @@ def uploaded(store: TaskStore, task: Task, name: str) -> bytes:
 
 
 def test_methods_have_clearml_signatures() -> None:
-    aliases = {"report_vector": "report_histogram", "report_matrix": "report_confusion_matrix"}
     for method, names in CLEARML_PARAMETERS.items():
         params = list(inspect.signature(getattr(Logger, method)).parameters)[1:]
-        if method in aliases:  # the same method: one more (ignored) keyword than ClearML's alias has
-            assert getattr(Logger, method) is getattr(Logger, aliases[method])
-            assert [p for p in params if p in names.split()] == names.split(), method
-        else:
-            assert params == names.split(), method
+        assert params == names.split(), method
     image = inspect.signature(Logger.report_image).parameters
     assert image["iteration"].default is None and image["delete_after_upload"].default is False
     assert inspect.signature(Logger.report_scatter2d).parameters["mode"].default == "lines"

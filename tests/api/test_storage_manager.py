@@ -65,3 +65,34 @@ def test_missing_things_are_clear_errors_or_silenced(tmp_path: Path) -> None:
         StorageManager.get_file_size_bytes(str(tmp_path / "missing.bin"))
     assert StorageManager.get_file_size_bytes(str(tmp_path / "missing.bin"), silence_errors=True) is None
     assert StorageManager.set_cache_file_limit(50) == 50
+
+
+def test_download_file_zero_size_check_and_silenced_errors(tm_home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    with pytest.raises(ArtifactError, match="skip_zero_size_check"):
+        StorageManager.download_file(str(empty))
+    assert StorageManager.download_file(str(empty), silence_errors=True) is None
+    assert StorageManager.download_file(str(empty), skip_zero_size_check=True) == str(empty)
+    assert StorageManager.download_file(str(tmp_path / "missing"), silence_errors=True) is None
+    full = tmp_path / "full.bin"
+    full.write_bytes(b"x" * 2500)
+    copied = StorageManager.download_file(str(full), local_folder=str(tmp_path / "into"))
+    assert copied is not None and Path(copied).read_bytes() == b"x" * 2500
+    assert b"".join(StorageManager.get_stream(str(full), chunk_size=1000)) == b"x" * 2500
+    assert [len(c) for c in StorageManager.get_stream(str(full), chunk_size=1000)] == [1000, 1000, 500]
+
+
+def test_list_and_metadata_with_hash(base: str, tmp_path: Path) -> None:
+    StorageManager.upload_folder(_tree(tmp_path / "src"), base)
+    listed = StorageManager.list(base, with_metadata=True, read_hash=True)
+    assert sorted(e["name"] for e in listed) == ["a.json", "b.txt", "sub/c.json"]
+    assert all("hash" in e for e in listed)
+    meta = StorageManager.get_metadata(f"{base}/b.txt", read_hash=True)
+    assert meta is not None and meta["size"] == 3 and "hash" in meta
+    if base.startswith("s3://"):
+        assert meta["hash"]  # S3 reports an ETag
+
+
+def test_files_server_is_the_default_artifact_location(tm_home: Path) -> None:
+    assert Path(StorageManager.get_files_server()) == tm_home / "artifacts"

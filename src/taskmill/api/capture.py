@@ -2,51 +2,62 @@
 
 Every function here is best effort: a machine without git, or a script outside a repository,
 records what it can and never fails the task.
+
+**Notebooks**: in a Jupyter kernel (ipykernel) the running program is the kernel, not a script.
+The notebook's code is recorded instead: the whole notebook's code cells when the kernel knows
+its file (``JPY_SESSION_NAME``, set by Jupyter servers), else the cells run so far (the kernel's
+input history, the ``Task.init`` cell included). IPython syntax is translated to Python and
+lines that need a kernel (``get_ipython()...``: magics, shell escapes) are commented out. The
+code is written to ``.taskmill-notebooks/<name>-<hash>.py`` under the notebook's working
+directory (a temporary folder when that is read-only) and recorded as the entry point with that
+working directory, so ``start()``, ``new-run``, ``resume`` and agents on this machine re-run it as
+a script. No git state is recorded for a notebook: its code is the file.
+
+Finding a recorded script again on this machine (:func:`script_folder`, :func:`module_of`,
+:func:`entry_file`) lives in :mod:`taskmill.runs.scripts` and is re-exported here.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
+import json
 import os
-import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from taskmill.core.model import ScriptInfo
+from taskmill.runs.scripts import entry_file, git_output, module_of, script_folder
 
-_GIT_TIMEOUT = 10.0
+__all__ = [
+    "entry_file",
+    "git_info",
+    "in_notebook",
+    "installed_packages",
+    "kernel_shell",
+    "local_root",
+    "module_of",
+    "notebook_code",
+    "script_folder",
+    "script_info",
+]
+
 _MAX_DIFF_BYTES = 2 * 1024 * 1024  # a diff larger than this is almost surely data, not code
-
-
-def _git(args: list[str], cwd: Path) -> str:
-    try:
-        out = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout if out.returncode == 0 else ""
 
 
 def git_info(path: Path) -> dict[str, str]:
     """Repository URL (or local path), branch, commit and uncommitted diff for ``path``'s repo."""
     folder = path if path.is_dir() else path.parent
-    root = _git(["rev-parse", "--show-toplevel"], folder).strip()
+    root = git_output(["rev-parse", "--show-toplevel"], folder).strip()
     if not root:
         return {}
     root_path = Path(root)
-    remote = _git(["config", "--get", "remote.origin.url"], root_path).strip()
-    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], root_path).strip()
-    commit = _git(["rev-parse", "HEAD"], root_path).strip()
-    diff = _git(["diff", "HEAD", "--binary"], root_path) if commit else ""
+    remote = git_output(["config", "--get", "remote.origin.url"], root_path).strip()
+    branch = git_output(["rev-parse", "--abbrev-ref", "HEAD"], root_path).strip()
+    commit = git_output(["rev-parse", "HEAD"], root_path).strip()
+    diff = git_output(["diff", "HEAD", "--binary"], root_path) if commit else ""
     if len(diff) > _MAX_DIFF_BYTES:
         diff = diff[:_MAX_DIFF_BYTES] + "\n# diff truncated by taskmill (over 2 MiB)\n"
     return {
@@ -98,6 +109,9 @@ def script_info(entry: str | None = None, *, with_packages: bool = True) -> Scri
     """
     argv0 = entry if entry is not None else (sys.argv[0] if sys.argv else "")
     cwd = Path.cwd()
+    shell = kernel_shell() if entry is None else None
+    if shell is not None:
+        return _notebook_info(shell, cwd, with_packages)
     module = _running_module() if entry is None else None
     if module is not None:
         return _module_info(module, cwd, with_packages)
@@ -120,23 +134,6 @@ def script_info(entry: str | None = None, *, with_packages: bool = True) -> Scri
     return _recorded(entry_point, working_dir, git, with_packages)
 
 
-def module_of(entry_point: str) -> str | None:
-    """The module of a ``-m module`` entry point (``python -m module``), else None."""
-    entry = entry_point.strip()
-    return entry[3:].strip() or None if entry.startswith("-m ") else None
-
-
-def entry_file(folder: Path, entry_point: str) -> Path:
-    """The file an entry point runs, relative to ``folder``: the script itself, or for
-    ``-m pkg.mod`` the module's file (``pkg/mod.py``, or ``pkg/mod/__main__.py`` for a package)."""
-    module = module_of(entry_point)
-    if module is None:
-        return folder / entry_point
-    base = folder.joinpath(*module.split("."))
-    package_main = base / "__main__.py"
-    return package_main if package_main.is_file() else base.with_name(base.name + ".py")
-
-
 def _running_module() -> str | None:
     # `python -m pkg.mod` leaves the module's import name on __main__.__spec__
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
@@ -144,48 +141,6 @@ def _running_module() -> str | None:
     if not name or name == "__main__":
         return None
     return str(name).removesuffix(".__main__")
-
-
-def script_folder(script: ScriptInfo, recorded_root: str = "") -> Path | None:
-    """The folder on this machine that ``script.entry_point`` is relative to, or None if absent.
-
-    A recorded entry point is relative to its git root (working dir ``.``) or to an absolute
-    working dir. The root is looked for, in order, in: the checkout the task was recorded in
-    (``recorded_root``), the clone the current directory is in when it is the same repository,
-    and the repository path itself. Each is checked for the file rather than trusted: a local
-    repository path is often a bare repository or another clone (``git clone /path``), not the
-    working tree that ran. A ``-m module`` entry point is looked for as the module's file; one
-    that is not there but is installed here runs from the first of those folders that exists.
-    Blocking (may run ``git``), no side effects (installed modules are found, not imported).
-    """
-    wd = script.working_dir
-    absolute = wd not in ("", ".") and Path(wd).is_absolute()
-    rel = "" if wd in ("", ".") else wd
-
-    def folders() -> Iterator[Path]:
-        if absolute:
-            yield Path(wd)
-            return
-        if recorded_root:
-            yield Path(recorded_root) / rel
-        if script.repository:
-            here = _git(["rev-parse", "--show-toplevel"], Path.cwd()).strip()
-            if here:
-                origin = _git(["config", "--get", "remote.origin.url"], Path(here)).strip()
-                if script.repository in (origin, here):
-                    yield Path(here) / rel
-            yield Path(script.repository) / rel
-
-    tried: list[Path] = []
-    for folder in folders():
-        if entry_file(folder, script.entry_point).is_file():
-            return folder
-        tried.append(folder)
-    module = module_of(script.entry_point)
-    if module is not None and importlib.util.find_spec(module.split(".")[0]) is not None:
-        # an installed module (python -m tool): it runs from the folder it was started in
-        return next((f for f in tried if f.is_dir()), None)
-    return None
 
 
 def _module_info(module: str, cwd: Path, with_packages: bool) -> ScriptInfo:
@@ -214,8 +169,78 @@ def _recorded(entry_point: str, working_dir: str, git: dict[str, str], with_pack
 
 def local_root(entry: str | None = None) -> str:
     """Where the recorded entry point is relative to on this machine: the git root, else its folder."""
+    if entry is None and kernel_shell() is not None:
+        return str(Path.cwd())  # the notebook's code is recorded relative to its working dir
     argv0 = entry if entry is not None else (sys.argv[0] if sys.argv else "")
     script = Path(argv0).resolve() if argv0 and argv0 not in ("-c", "-m") else Path.cwd()
     folder = script if script.is_dir() else script.parent
-    root = _git(["rev-parse", "--show-toplevel"], folder).strip()
+    root = git_output(["rev-parse", "--show-toplevel"], folder).strip()
     return root or str(folder)
+
+
+# -- notebooks -----------------------------------------------------------------------------------
+
+#: Where a notebook's recorded code goes, under its working directory.
+NOTEBOOK_FOLDER = ".taskmill-notebooks"
+
+
+def kernel_shell() -> Any:
+    """The IPython shell of the Jupyter kernel this process is, or None (a terminal IPython is not
+    a notebook: its program is a script or an interactive session)."""
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    shell = get() if callable(get) else None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return shell
+
+
+def in_notebook() -> bool:
+    """True when this process is a Jupyter kernel (``Task.init`` in a notebook)."""
+    return kernel_shell() is not None
+
+
+def notebook_code(shell: Any) -> tuple[str, str]:
+    """``(name, Python code)`` of the notebook ``shell`` runs (see the module docstring)."""
+    cells: list[str] = []
+    name = "notebook"
+    path = os.environ.get("JPY_SESSION_NAME") or str(shell.user_ns.get("__session__") or "")
+    if path.endswith(".ipynb") and Path(path).is_file():
+        try:
+            notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+            for cell in notebook.get("cells", []):
+                if cell.get("cell_type") == "code":
+                    source = cell.get("source", "")
+                    cells.append("".join(source) if isinstance(source, list) else str(source))
+            name = Path(path).stem
+        except (OSError, ValueError):
+            cells = []
+    if not cells:
+        cells = [str(cell) for cell in list(shell.user_ns.get("In", []))[1:]]
+    translate = getattr(getattr(shell, "input_transformer_manager", None), "transform_cell", None)
+    parts: list[str] = []
+    for cell in cells:
+        code = translate(cell) if callable(translate) else cell
+        lines = [
+            f"# {line}  # needs a Jupyter kernel" if line.lstrip().startswith("get_ipython()") else line
+            for line in code.rstrip().splitlines()
+        ]
+        if lines:
+            parts.append("\n".join(lines))
+    return name, "".join(f"\n# %% cell {n}\n{part}\n" for n, part in enumerate(parts, 1)).lstrip()
+
+
+def _notebook_info(shell: Any, cwd: Path, with_packages: bool) -> ScriptInfo:
+    name, code = notebook_code(shell)
+    text = f"# The code of the notebook {name}, recorded by taskmill's Task.init.\n{code}"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    relative = Path(NOTEBOOK_FOLDER) / f"{name}-{digest}.py"
+    folder = cwd
+    try:
+        (cwd / relative).parent.mkdir(parents=True, exist_ok=True)
+        (cwd / relative).write_text(text, encoding="utf-8")
+    except OSError:  # a read-only working dir: the code still has to live somewhere
+        folder = Path(tempfile.gettempdir()) / "taskmill"
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text, encoding="utf-8")
+    return _recorded(str(relative), str(folder), {}, with_packages)

@@ -16,6 +16,7 @@ import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, cast
 
 from taskmill.types import JSONValue
@@ -23,9 +24,9 @@ from taskmill.types import JSONValue
 Figure = dict[str, JSONValue]
 
 #: ``channels -> PNG colour type`` (grayscale, grayscale+alpha, RGB, RGBA).
-PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}
+PNG_COLOUR_TYPES = MappingProxyType({1: 0, 2: 4, 3: 2, 4: 6})
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PIL_MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+_PIL_MODES = MappingProxyType({"L": 1, "LA": 2, "RGB": 3, "RGBA": 4})
 
 
 @dataclass(frozen=True)

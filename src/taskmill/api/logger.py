@@ -7,48 +7,62 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
 from taskmill.api import figures
+from taskmill.api.logger_options import LoggerOptions
+from taskmill.api.session import PROCESS, TaskLike
 from taskmill.core.model import PlotRecord, ScalarPoint
 from taskmill.types import JSONValue
 
-if TYPE_CHECKING:
-    from taskmill.api.task import Task
-
-_LEVELS = {
-    logging.DEBUG: "debug",
-    logging.INFO: "info",
-    logging.WARNING: "warning",
-    logging.ERROR: "error",
-    logging.CRITICAL: "critical",
-}
-#: ``task id -> uri`` set by :meth:`Logger.set_default_upload_destination` (a task's loggers share it).
-_UPLOAD_DESTINATIONS: dict[str, str] = {}
+_LEVELS = MappingProxyType(
+    {
+        logging.DEBUG: "debug",
+        logging.INFO: "info",
+        logging.WARNING: "warning",
+        logging.ERROR: "error",
+        logging.CRITICAL: "critical",
+    }
+)
 
 
-class Logger:
+class Logger(LoggerOptions):
     """Reports on one task. Scalars and text are buffered and written in the background;
     tables, charts, images and media are written at once. ``task.flush()`` forces pending reports out."""
 
     SeriesInfo = figures.SeriesInfo
 
-    def __init__(self, task: Task) -> None:
-        self._task = task
+    def __init__(
+        self,
+        task: TaskLike | None = None,
+        connect_stdout: bool = True,
+        connect_stderr: bool = True,
+        connect_logging: bool = False,
+        private_task: TaskLike | None = None,
+    ) -> None:
+        """The logger of ``task`` (ClearML's ``private_task``; default: the current task). What
+        the console capture covers is ``Task.init(auto_connect_streams=...)``'s business: the
+        ``connect_*`` flags are accepted and ignored."""
+        owner = (
+            task if task is not None else private_task if private_task is not None else PROCESS.current_task()
+        )
+        if owner is None:
+            raise ValueError("Logger needs a task: call Task.init(...) first, or use task.get_logger()")
+        self._task = owner
 
     @classmethod
     def current_logger(cls) -> Logger:
-        """The logger of the process's main task (``Task.init`` must have run)."""
-        from taskmill.api.task import Task
-
-        task = Task.current_task()
+        """The logger of the current task (``Task.current_task()``; ``Task.init`` must have run)."""
+        task = PROCESS.current_task()
         if task is None:
             raise ValueError("no current task: call Task.init(...) before Logger.current_logger()")
-        return task.get_logger()
+        return Logger(task)  # what task.get_logger() returns
 
     def report_scalar(self, title: str, series: str, value: float, iteration: int = 0) -> None:
         """Record ``value`` of ``title/series`` at ``iteration``."""
-        self._task._reporter().scalar(ScalarPoint(str(title), str(series), int(iteration), float(value)))
+        number = self._reportable(str(title), str(series), float(value))
+        self._task._reporter().scalar(ScalarPoint(str(title), str(series), int(iteration), number))
 
     def report_single_value(self, name: str, value: float) -> None:
         """Record a summary value (stored as scalar ``Summary/<name>`` at iteration 0)."""
@@ -104,9 +118,6 @@ class Logger:
         Plotly bar traces; bars at ``xlabels`` or 0..n-1. Blocking."""
         fig = figures.histogram(str(title), str(series), values, labels, xlabels, xaxis, yaxis, mode)
         self._add(title, series, iteration, "plotly", fig)
-
-    #: ClearML's deprecated name of :meth:`report_histogram` (ClearML's lacks the ignored ``data_args``).
-    report_vector = report_histogram
 
     def report_line_plot(
         self,
@@ -205,9 +216,6 @@ class Logger:
         fig = figures.heatmap(str(title), str(series), matrix, xaxis, yaxis, xlabels, ylabels, yaxis_reversed)
         self._add(title, series, iteration, "plotly", fig)
 
-    #: ClearML's deprecated name of :meth:`report_confusion_matrix` (ClearML's lacks the ignored ``comment``).
-    report_matrix = report_confusion_matrix
-
     def report_image(
         self,
         title: str,
@@ -281,11 +289,11 @@ class Logger:
 
     def set_default_upload_destination(self, uri: str) -> None:
         """Upload this task's images and media to ``uri`` (a folder or fsspec URL) from now on."""
-        _UPLOAD_DESTINATIONS[self._task.id] = str(uri)
+        PROCESS.upload_destinations[self._task.id] = str(uri)
 
     def get_default_upload_destination(self) -> str:
         """Where images and media go: the URI set above, else the task's artifact location."""
-        return _UPLOAD_DESTINATIONS.get(self._task.id) or self._task.output_uri
+        return PROCESS.upload_destinations.get(self._task.id) or self._task.output_uri
 
     def flush(self, wait: bool = True) -> bool:
         """Write pending reports now."""

@@ -1,4 +1,8 @@
-"""Turning user objects into parameters and back (``task.connect`` and friends)."""
+"""Turning user objects into parameters and back (``task.connect`` and friends).
+
+:func:`type_name` and :func:`parse_like` live in :mod:`taskmill.core.param_types` (the runs layer
+reads edited values too) and are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from taskmill.core.model import Param, split_key
+from taskmill.core.param_types import parse_like, type_name
 from taskmill.types import JSONValue
 
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+__all__ = [
+    "cast_like",
+    "namespace_items",
+    "object_items",
+    "params_from_flat",
+    "params_from_mapping",
+    "parse_like",
+    "to_json_value",
+    "type_name",
+]
 
 
 def to_json_value(value: Any) -> JSONValue:
@@ -28,11 +42,6 @@ def to_json_value(value: Any) -> JSONValue:
         except (TypeError, ValueError):
             pass
     return str(value)
-
-
-def type_name(value: Any) -> str:
-    """The type recorded next to a parameter (``int``, ``float``, ``str`` ...)."""
-    return "" if value is None else type(value).__name__
 
 
 def cast_like(value: JSONValue, like: Any) -> Any:
@@ -101,33 +110,3 @@ def object_items(obj: Any) -> dict[str, Any]:
         if not callable(value):
             out[name] = value
     return out
-
-
-def parse_like(name: str, text: str, like: JSONValue, type_hint: str, *, where: str = "here") -> JSONValue:
-    """A value typed as text (CLI, forms), read as the type of the stored value ``like``.
-
-    Raises ValueError naming the parameter and the type it takes. Text for a parameter with no
-    typed value (None, list, dict) is read as JSON when it parses, else kept as a string.
-    """
-    kind = type(like).__name__ if like is not None else (type_hint or "NoneType")
-    bad = ValueError(f"parameter '{name}' takes {kind} values {where}; '{text}' is not one")
-    if kind == "bool":
-        if text.strip().lower() not in _TRUE + _FALSE:
-            raise bad
-        return text.strip().lower() in _TRUE
-    if kind in ("int", "float"):
-        try:
-            return int(text) if kind == "int" else float(text)
-        except ValueError:
-            raise bad from None
-    if kind in ("list", "dict", "NoneType", ""):
-        try:
-            value: JSONValue = json.loads(text)
-        except ValueError:
-            if kind in ("list", "dict"):
-                raise bad from None
-            return text
-        if kind in ("list", "dict") and type(value).__name__ != kind:
-            raise bad
-        return value
-    return text

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from taskmill.artifacts.serializers import SerializerRegistry
 from taskmill.artifacts.storage import ArtifactStore
 from taskmill.core.model import ArtifactRecord
 from taskmill.store.http import HttpTaskStore
@@ -24,10 +25,19 @@ from taskmill.types import JSONValue
 class RelayArtifactStore(ArtifactStore):
     """An :class:`ArtifactStore` whose bytes live on the server's side (see the module docstring)."""
 
-    def __init__(self, store: HttpTaskStore, cache_dir: str) -> None:
+    def __init__(
+        self, store: HttpTaskStore, cache_dir: str, serializers: SerializerRegistry | None = None
+    ) -> None:
         self._remote = store
         self._relay_cache = Path(cache_dir) / "relay"
-        super().__init__(default_uri=str(Path(cache_dir) / "relay-staging"), cache_dir=cache_dir)
+        super().__init__(
+            default_uri=str(Path(cache_dir) / "relay-staging"), cache_dir=cache_dir, serializers=serializers
+        )
+
+    @property
+    def files_server(self) -> str:
+        """Where the bytes really go: the server (its artifact endpoints)."""
+        return self._remote.url
 
     def upload(
         self,

@@ -34,6 +34,18 @@ class Reporter:
         self._thread: threading.Thread | None = None
         self._closed = False
 
+    @property
+    def interval(self) -> float:
+        """Seconds between two background writes."""
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        # the writer waits on the condition with this timeout: waking it applies the new period now
+        with self._cond:
+            self._interval = float(seconds)
+            self._cond.notify_all()
+
     def log(self, text: str, level: str = "info", stream: str = "stdout") -> None:
         """Queue one console line."""
         self._add(lines=[LogLine(text, level, time.time(), 0, stream)])

@@ -3,23 +3,24 @@
 
 A task records this interpreter's installed distributions as ``name==version`` lines (an
 environment freeze). The controls adjust that list; an agent then builds a virtualenv for the task
-when the list differs from its own environment.
+when the list differs from its own environment. Lines are parsed by
+:mod:`taskmill.core.requirements`: requirements are keyed by their canonical name; pip option
+lines (``--index-url URL``, ``-e PATH`` ...) are kept as they are, ahead of the requirements.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Set
 from importlib import metadata
 from pathlib import Path
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+from taskmill.core.requirements import canonical_name, parse_requirements
 
 
 def canonical(name: str) -> str:
     """A distribution name as pip compares them (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonical_name(name)
 
 
 def specifier(package: str, version: str | None) -> str:
@@ -42,26 +43,25 @@ def adjust(
 ) -> str:
     """``recorded`` requirement lines with ``added`` (name -> line) put in place of any line for
     the same package, ``ignored`` packages dropped; ``replacement`` (a requirements file's text)
-    instead of ``recorded`` when given. Comments and blank lines are dropped."""
+    instead of ``recorded`` when given. Requirements come out sorted by name, after the base's
+    other lines (pip options, paths) in their order; comments and blank lines are dropped."""
     base = replacement if replacement is not None else recorded
+    others = [line.text for line in parse_requirements(base) if not line.name]
     lines = {canonical(name): line for name, line in requirement_lines(base).items()}
     for name, line in added.items():
         lines[canonical(name)] = line
     for name in ignored:
         lines.pop(canonical(name), None)
-    return "\n".join(lines[k] for k in sorted(lines))
+    return "\n".join([*others, *(lines[k] for k in sorted(lines))])
 
 
 def requirement_lines(text: str) -> dict[str, str]:
-    """``package name -> requirement line`` of requirements text; comments, blank lines and
-    pip options (``-r``, ``--index-url`` ...) are left out."""
-    lines: dict[str, str] = {}
-    for line in text.splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        match = _NAME.match(requirement)
-        if match:
-            lines[match.group(1)] = requirement
-    return lines
+    """``package name (as written) -> requirement line`` of requirements text (a later line for a
+    package wins); comments, blank lines, pip options (``-r``, ``--index-url`` ...) and lines that
+    are no requirement (a bare path) are left out."""
+    return {
+        line.requirement.name: line.text for line in parse_requirements(text) if line.requirement is not None
+    }
 
 
 def read_requirements_file(path: str | os.PathLike[str]) -> str:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from taskmill.api.session import PROCESS
+from taskmill.api.unsupported import unsupported
 from taskmill.errors import TaskmillError
 
 
 class StorageManager:
     """ClearML-compatible helpers; downloads are cached under ``$TASKMILL_HOME/cache``."""
+
+    storage_helper = unsupported(
+        "storage backends are fsspec filesystems; use StorageManager's methods, or fsspec.filesystem(...)"
+    )
 
     @classmethod
     def get_local_copy(
@@ -38,19 +44,58 @@ class StorageManager:
         return str(PROCESS.session().artifacts.upload_file(str(local_file), remote_url))
 
     @classmethod
-    def download_file(cls, remote_url: str, local_folder: str | None = None, overwrite: bool = False) -> str:
-        """Download ``remote_url`` into ``local_folder`` (default: the cache); returns the path."""
+    def download_file(
+        cls,
+        remote_url: str,
+        local_folder: str | None = None,
+        overwrite: bool = False,
+        skip_zero_size_check: bool = False,
+        silence_errors: bool = False,
+    ) -> str | None:
+        """Download ``remote_url`` into ``local_folder`` (default: the cache); returns the path.
+
+        An empty download counts as a failure unless ``skip_zero_size_check`` (as in ClearML).
+        Failures raise ArtifactError, or return None with ``silence_errors``. Blocking."""
         import shutil
 
-        cached = cls.get_local_copy(remote_url, extract_archive=False)
-        if local_folder is None:
-            return cached
-        dest = Path(local_folder) / Path(cached).name
-        if dest.exists() and not overwrite:
+        from taskmill.errors import ArtifactError
+
+        try:
+            cached = cls.get_local_copy(remote_url, extract_archive=False)
+            if not skip_zero_size_check and Path(cached).is_file() and Path(cached).stat().st_size == 0:
+                raise ArtifactError(
+                    f"downloading {remote_url}: the file is empty; "
+                    "pass skip_zero_size_check=True to accept it"
+                )
+            if local_folder is None:
+                return cached
+            dest = Path(local_folder) / Path(cached).name
+            if dest.exists() and not overwrite:
+                return str(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, dest)
             return str(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cached, dest)
-        return str(dest)
+        except (TaskmillError, OSError):
+            if silence_errors:
+                return None
+            raise
+
+    @classmethod
+    def get_stream(cls, remote_url: str, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The bytes of ``remote_url`` in chunks of ``chunk_size`` (default 1 MiB), read from the
+        cached local copy (downloaded first when remote). A generator: reading is lazy."""
+        size = int(chunk_size or 1 << 20)
+        path = cls.get_local_copy(remote_url, extract_archive=False)
+        with open(path, "rb") as handle:
+            while chunk := handle.read(size):
+                yield chunk
+
+    @classmethod
+    def get_files_server(cls) -> str:
+        """Where artifacts go by default: the configured location, or the server's with a server
+        store (ClearML's files server)."""
+        artifacts = PROCESS.session().artifacts
+        return str(getattr(artifacts, "files_server", "") or artifacts.default_uri)
 
     @classmethod
     def exists_file(cls, remote_url: str) -> bool:
@@ -73,9 +118,16 @@ class StorageManager:
             raise
 
     @classmethod
-    def list(cls, remote_url: str, return_full_path: bool = False, with_metadata: bool = False) -> list[Any]:
+    def list(
+        cls,
+        remote_url: str,
+        return_full_path: bool = False,
+        with_metadata: bool = False,
+        read_hash: bool = False,
+    ) -> list[Any]:
         """Files under ``remote_url`` (recursively), as paths relative to it, or full URLs with
-        ``return_full_path``; with ``with_metadata`` dicts of ``name`` and ``size``. Blocking."""
+        ``return_full_path``; with ``with_metadata`` dicts of ``name`` and ``size`` (and ``hash``
+        with ``read_hash``: what the storage reports, e.g. an S3 ETag; None for local files). Blocking."""
         fs, root = _fs(remote_url)
         with translated(f"listing {remote_url}", remote_url, writing=False):
             found = fs.find(root, detail=True)
@@ -84,19 +136,28 @@ class StorageManager:
         for path, info in sorted(found.items()):
             rel = path[len(base) :].lstrip("/") if path.startswith(base) else path
             name = f"{remote_url.rstrip('/')}/{rel}" if return_full_path else rel
-            out.append({"name": name, "size": info.get("size")} if with_metadata else name)
+            entry: dict[str, Any] = {"name": name, "size": info.get("size")}
+            if read_hash:
+                entry["hash"] = _storage_hash(info)
+            out.append(entry if with_metadata else name)
         return out
 
     @classmethod
-    def get_metadata(cls, remote_url: str, return_full_path: bool = False) -> dict[str, Any] | None:
-        """``{"name", "size"}`` of the object at ``remote_url``, or None when nothing is there."""
+    def get_metadata(
+        cls, remote_url: str, return_full_path: bool = False, read_hash: bool = False
+    ) -> dict[str, Any] | None:
+        """``{"name", "size"}`` of the object at ``remote_url`` (and ``hash`` with ``read_hash``,
+        see ``list``), or None when nothing is there. Blocking."""
         fs, path = _fs(remote_url)
         with translated(f"reading {remote_url}", remote_url, writing=False):
             if not fs.exists(path):
                 return None
             info = fs.info(path)
         name = remote_url if return_full_path else path.rstrip("/").rsplit("/", 1)[-1]
-        return {"name": name, "size": info.get("size")}
+        meta: dict[str, Any] = {"name": name, "size": info.get("size")}
+        if read_hash:
+            meta["hash"] = _storage_hash(info)
+        return meta
 
     @classmethod
     def upload_folder(
@@ -164,6 +225,14 @@ class StorageManager:
     @classmethod
     def set_report_download_chunk_size(cls, chunk_size_mb: int) -> None:
         """Accepted for ClearML code (taskmill reports no per-chunk download progress)."""
+
+
+def _storage_hash(info: dict[str, Any]) -> str | None:
+    """The content hash a storage backend reports in its listing (S3/GCS ETag, md5), if any."""
+    for key in ("ETag", "etag", "md5Hash", "md5", "content_md5"):
+        if info.get(key):
+            return str(info[key]).strip('"')
+    return None
 
 
 def _fs(url: str) -> tuple[Any, str]:

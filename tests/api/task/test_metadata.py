@@ -1,5 +1,4 @@
-"""ClearML Task methods that training scripts call and that must not break them: requirement
-controls, docker settings, last scalar metrics, registered artifacts, queries and archiving."""
+"""Describing a task: tags, runtime properties, docker, archive, requirement controls."""
 
 from __future__ import annotations
 
@@ -7,9 +6,8 @@ from importlib import metadata
 from pathlib import Path
 
 from taskmill import Task
-from taskmill.api.requirements import adjust, specifier
 
-from .conftest import RunScript
+from ..conftest import RunScript
 
 
 def recorded_requirements(run_script: RunScript, project: str, code: str) -> list[str]:
@@ -57,15 +55,18 @@ def test_force_requirements_env_freeze_with_a_file_records_that_file(
     assert recorded_requirements(run_script, "frozen", code) == ["numpy==1.26.4", "pandas"]
 
 
-def test_adjust_replaces_by_canonical_name_and_drops_comments() -> None:
-    recorded = "Scikit_Learn==1.3.0\nnumpy==2.0\n# comment\n\nrich==13"
-    out = adjust(recorded, {"scikit-learn": "scikit-learn==1.5.0"}, {"RICH"})
-    assert out.splitlines() == ["numpy==2.0", "scikit-learn==1.5.0"]
-    assert specifier("surely-not-installed-pkg", None) == "surely-not-installed-pkg"
-    assert specifier("x", "~=1.4") == "x~=1.4"
+def test_tags_and_runtime_properties(tm_home: Path) -> None:
+    t = Task.create(project_name="p", task_name="x")
+    t.add_tags("a")
+    t.add_tags(["a", "b"])
+    assert t.get_tags() == ["a", "b"]
+    t.set_system_tags(["pipeline"])
+    assert t.get_system_tags() == ["pipeline"]
+    t.set_runtime_properties({"_pipeline_hash": "abc"})
+    assert t.get_runtime_properties() == {"_pipeline_hash": "abc"}
 
 
-def test_docker_metrics_registered_artifacts_queries_and_archive(tm_home: Path) -> None:
+def test_docker_archive_and_web_page(tm_home: Path) -> None:
     task = Task.create(project_name="compat", task_name="t1")
     other = Task.create(project_name="compat", task_name="t2")
     task.set_base_docker(
@@ -76,27 +77,6 @@ def test_docker_metrics_registered_artifacts_queries_and_archive(tm_home: Path) 
         "arguments": ["--ipc=host"],
         "setup_script": ["apt update"],
     }
-
-    logger = task.get_logger()
-    for i, v in enumerate([0.9, 0.4, 0.6]):
-        logger.report_scalar("loss", "val", v, iteration=i)
-    assert task.get_last_scalar_metrics() == {"loss": {"val": {"last": 0.6, "min": 0.4, "max": 0.9}}}
-
-    table = {"rows": [1]}
-    task.register_artifact("table", table, metadata={"kind": "growing"})
-    table["rows"].append(2)  # changed after registering: the final state is uploaded at close
-    task.register_artifact("dropped", [0])
-    task.unregister_artifact("dropped")
-    task.mark_started()
-    task.close()
-    assert task.artifacts["table"].get() == {"rows": [1, 2]}
-    assert task.artifacts["dropped"].get() == [0]
-
-    assert set(Task.query_tasks(project_name="compat")) == {task.id, other.id}
-    rows = Task.query_tasks(
-        project_name="compat", task_name="t2", additional_return_fields=["name", "status"]
-    )
-    assert rows == [{"id": other.id, "name": "t2", "status": "created"}]
 
     other.set_archived(True)
     assert other.get_archived()

@@ -1,14 +1,13 @@
-"""The Task API in-process: create, clone, queues, parameters, lookup, status, logger."""
+"""Creating and finding tasks: create, get_task, get_tasks, query_tasks, clone, queues."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
 from taskmill import Task, TaskTypes
-from taskmill.errors import InvalidTransitionError, QueueNotFoundError, TaskNotFoundError
+from taskmill.errors import QueueNotFoundError, TaskNotFoundError
 
 
 @pytest.fixture(autouse=True)
@@ -32,36 +31,6 @@ def test_create_is_a_draft_with_script(tmp_path: Path) -> None:
     info = t.get_script_info()
     assert info.entry_point == "step.py" and info.requirements == "numpy>=1"
     assert t.get_parameters() == {"Args/lr": "0.1"}
-
-
-def test_parameters_keep_types_and_default_section() -> None:
-    t = Task.create(project_name="p", task_name="x")
-    t.set_parameter("lr", 0.1)
-    t.set_parameter("Args/epochs", 3, description="how many")
-    assert t.get_parameter("General/lr") == 0.1
-    assert t.get_parameter("lr") == 0.1
-    assert t.get_parameters() == {"Args/epochs": 3, "General/lr": 0.1}
-    t.update_parameters({"Args/batch": 16})
-    assert t.get_parameters_as_dict() == {"Args": {"epochs": 3, "batch": 16}, "General": {"lr": 0.1}}
-    t.set_parameters({"only": True})
-    assert t.get_parameters() == {"General/only": True}
-    t.set_parameters({"Args/a": 1}, __update=True)
-    assert t.get_parameters() == {"General/only": True, "Args/a": 1}
-
-
-def test_connect_namespace_and_object() -> None:
-    t = Task.create(project_name="p", task_name="x")
-    ns = argparse.Namespace(lr=0.1, name="n")
-    assert t.connect(ns) is ns
-
-    class Cfg:
-        depth = 4
-        width = 8
-
-        def method(self) -> None: ...
-
-    t.connect(Cfg(), name="Model")
-    assert t.get_parameters() == {"Args/lr": 0.1, "Args/name": "n", "Model/depth": 4, "Model/width": 8}
 
 
 def test_clone_copies_inputs_not_outputs() -> None:
@@ -120,43 +89,11 @@ def test_get_tasks_filters() -> None:
     assert [t.name for t in found] == ["alpha"]
 
 
-def test_status_methods_and_illegal_transition() -> None:
-    t = Task.create(project_name="p", task_name="x")
-    t.mark_started()
-    assert t.get_status() == "in_progress"
-    t.mark_failed(status_reason="bad data")
-    assert t.status == "failed" and t.data.status_reason == "bad data"
-    t.reset()
-    t.mark_started()
-    t.mark_completed()
-    with pytest.raises(InvalidTransitionError, match="'completed' to 'in_progress'"):
-        t.mark_started()
-    t.publish()
-    with pytest.raises(InvalidTransitionError, match="final status"):
-        t.reset()
-
-
-def test_logger_text_table_single_value() -> None:
-    t = Task.create(project_name="p", task_name="x")
-    log = t.get_logger()
-    log.report_text("hello log", print_console=False)
-    log.report_single_value("acc", 0.9)
-    log.report_table("tbl", "s", table_plot=[["a", "b"], [1, 2]])
-    assert "hello log" in t.get_reported_console_output()
-    assert t.get_reported_single_values() == {"acc": 0.9}
-    assert t.get_reported_plots()[0]["data"] == {"columns": ["a", "b"], "rows": [[1, 2]]}
-
-
-def test_tags_progress_properties() -> None:
-    t = Task.create(project_name="p", task_name="x")
-    t.add_tags("a")
-    t.add_tags(["a", "b"])
-    assert t.get_tags() == ["a", "b"]
-    t.set_system_tags(["pipeline"])
-    assert t.get_system_tags() == ["pipeline"]
-    t.set_progress(150)
-    assert t.get_progress() == 100
-    t.set_user_properties(version="1.0.0")
-    assert t.get_user_properties() == {"version": "1.0.0"}
-    t.set_runtime_properties({"_pipeline_hash": "abc"})
-    assert t.get_runtime_properties() == {"_pipeline_hash": "abc"}
+def test_query_tasks_returns_ids_or_rows() -> None:
+    task = Task.create(project_name="compat", task_name="t1")
+    other = Task.create(project_name="compat", task_name="t2")
+    assert set(Task.query_tasks(project_name="compat")) == {task.id, other.id}
+    rows = Task.query_tasks(
+        project_name="compat", task_name="t2", additional_return_fields=["name", "status"]
+    )
+    assert rows == [{"id": other.id, "name": "t2", "status": "created"}]
