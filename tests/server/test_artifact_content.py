@@ -85,7 +85,8 @@ def test_missing_things_are_404(remote: HttpTaskStore, tmp_path: Path) -> None:
     task = remote.create_task(TaskRecord(id=new_id(), name="t", project="p"))
     with pytest.raises(NotFoundError, match="no artifact named 'nope'"):
         remote.download_artifact_content(task.id, "nope", tmp_path / "out")
-    remote.put_artifact(ArtifactRecord(task.id, "gone", str(tmp_path / "deleted.bin"), "file", "raw", 1))
+    gone = str(tmp_path / "server-artifacts" / "deleted.bin")  # inside the server's location
+    remote.put_artifact(ArtifactRecord(task.id, "gone", gone, "file", "raw", 1))
     with pytest.raises(ArtifactMissingError, match="bytes are gone"):
         remote.download_artifact_content(task.id, "gone", tmp_path / "out")
     assert not (tmp_path / "out").exists()

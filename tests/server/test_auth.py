@@ -6,12 +6,13 @@ import httpx
 import pytest
 
 from taskmill.core.model import TaskRecord, new_id
+from taskmill.core.stored import STANDARD_QUEUES
 from taskmill.store.http import HttpTaskStore, StoreAuthError
 from tests.server.harness import Served
 
 
 def _queues(server: Served) -> list[str]:
-    return [q.name for q in server.store.list_queues()]
+    return [q.name for q in server.store.list_queues() if q.name not in STANDARD_QUEUES]
 
 
 def test_health_needs_no_key(server: Served) -> None:

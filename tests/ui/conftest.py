@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from taskmill.runs import commands
 from taskmill.store.base import TaskStore
 from tests.conftest import ROOT
 from tests.server.harness import Served, served
@@ -54,14 +55,18 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def ui_server(tm_home: Path, tmp_path: Path) -> Iterator[Served]:
     """A server without authentication over the store of ``tm_home``."""
-    with served(f"sqlite:///{tm_home}/store.db", tmp_path, auth=False) as s:
+    with served(
+        f"sqlite:///{tm_home}/store.db", tmp_path, auth=False, artifacts_uri=str(tm_home / "artifacts")
+    ) as s:
         yield s
 
 
 @pytest.fixture
 def auth_server(tm_home: Path, tmp_path: Path) -> Iterator[Served]:
     """A server that requires an API key, over the store of ``tm_home``."""
-    with served(f"sqlite:///{tm_home}/store.db", tmp_path, auth=True) as s:
+    with served(
+        f"sqlite:///{tm_home}/store.db", tmp_path, auth=True, artifacts_uri=str(tm_home / "artifacts")
+    ) as s:
         yield s
 
 
@@ -140,7 +145,6 @@ class Gated:
 def gated(tm_home: Path, store: TaskStore, tmp_path: Path) -> Iterator[Callable[[], Gated]]:
     """Start the gated pipeline (see tests.ui.resources.GATED_SCRIPT); returns once step
     ``first`` runs. The process is killed at the end of the test if still alive."""
-    from taskmill.api.pipeline import operations as ops
     from tests.ui.resources import GATED_SCRIPT
 
     started: list[Gated] = []
@@ -150,7 +154,7 @@ def gated(tm_home: Path, store: TaskStore, tmp_path: Path) -> Iterator[Callable[
         gate.mkdir()
         script = tmp_path / "gated.py"
         script.write_text(GATED_SCRIPT)
-        known = {r.id for r in _runs(store, ops)}
+        known = {r.id for r in _runs(store)}
         proc = subprocess.Popen(
             [sys.executable, str(script), str(gate)],
             env=pipeline_env(tm_home),
@@ -159,7 +163,7 @@ def gated(tm_home: Path, store: TaskStore, tmp_path: Path) -> Iterator[Callable[
         )
 
         def first_running() -> bool:
-            fresh = [r for r in _runs(store, ops) if r.id not in known]
+            fresh = [r for r in _runs(store) if r.id not in known]
             if fresh and dict(store.get_nodes(fresh[0].id)).get("first", {}).get("status") == "running":
                 started.append(Gated(proc, gate, fresh[0].id))
                 return True
@@ -176,8 +180,8 @@ def gated(tm_home: Path, store: TaskStore, tmp_path: Path) -> Iterator[Callable[
         g.proc.wait()
 
 
-def _runs(store: TaskStore, ops: Any) -> list[Any]:
+def _runs(store: TaskStore) -> list[Any]:
     try:
-        return list(ops.list_runs(store, "ui-tests", "gated"))
+        return list(commands.list_runs(store, "ui-tests", "gated"))
     except Exception:  # no run yet
         return []

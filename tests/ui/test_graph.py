@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from taskmill.api.pipeline.run_views import StepView
+from taskmill.runs.views import StepView
 from taskmill.server.ui.graph import GROUP_ABOVE, GraphOptions, build_graph, summary_status
 from taskmill.server.ui.layout import layout
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from taskmill.api.pipeline import operations as ops
 from taskmill.core.states import TaskStatus
+from taskmill.runs import commands
 from taskmill.store.base import TaskStore
 from tests.server.harness import Served
 from tests.ui.conftest import Gated, Watched, pipeline_env, wait_until
@@ -110,7 +110,7 @@ def test_new_run_from_the_form_goes_to_the_services_queue(
     assert store.get_param_dict(new_id)["Args/rate"] == 0.25  # typed like the original value
     assert store.get_param_dict(pipe.id)["Args/rate"] == 0.1
     expect(page.locator("#run-status .badge")).to_contain_text("Pending")
-    wait_until(lambda: len(ops.list_runs(store, "ui-tests", "training")) == 2, 5, "the new run")
+    wait_until(lambda: len(commands.list_runs(store, "ui-tests", "training")) == 2, 5, "the new run")
     page.goto("/pipelines/runs?project=ui-tests&name=training")
     expect(page.locator("#runs-body tr")).to_have_count(2)
     expect(page.locator(f'#runs-body tr[data-run="{new_id}"] .badge')).to_contain_text("Pending")

@@ -118,7 +118,9 @@ def test_queues_and_agents(web: Watched, store: TaskStore) -> None:
     gpu = page.locator("tr", has_text="needs a gpu")
     expect(gpu).to_contain_text("no agent")
     expect(gpu.locator(".depth")).to_have_text("1")
-    agent = page.locator("tr", has_text="agent-1")
+    # agent-1 shows in its queue's row too ("Served by"): look in the agents table
+    agents = page.locator("section", has=page.get_by_role("heading", name="Agents"))
+    agent = agents.locator("tr", has_text="agent-1")
     expect(agent).to_contain_text("busy work")
     expect(agent).to_contain_text("Busy")
     web.shot("queues")

@@ -64,6 +64,8 @@ def reported_task() -> Task:
 def test_task_page_draws_plots(web: Watched, store: TaskStore) -> None:
     task = reported_task()
     page = web.page
+    # the server-drawn charts, as without the plotly extra (or with JavaScript failing to load)
+    page.route("**/plotly/plotly.min.js*", lambda route: route.abort())
     page.goto(f"/tasks/{task.id}")
     page.locator('[data-tab-target="scalars"]').click()
     plots = page.locator(".plots")

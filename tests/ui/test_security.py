@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from taskmill.api.pipeline import operations as ops
 from taskmill.core.states import TaskStatus
+from taskmill.runs import commands
 from taskmill.server.runner import free_port
 from taskmill.server.ui import security
 from taskmill.store.base import TaskStore
@@ -27,7 +27,7 @@ def queued_run(store: TaskStore) -> str:
     pipe = training()
     pipe.debug_pipeline(progress=False)
     store.create_queue("services")
-    return ops.enqueue_run(store, pipe.id, "services").id
+    return commands.enqueue_run(store, pipe.id, "services").id
 
 
 @pytest.fixture

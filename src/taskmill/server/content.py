@@ -9,7 +9,9 @@ temporary file first and uploaded in one PUT. The response tells where the bytes
 then records the artifact with ``POST /tasks/{id}/artifacts`` as usual.
 
 ``GET .../content`` streams the bytes of the artifact *record* back (local files directly, remote
-ones through the server's download cache).
+ones through the server's download cache), but only from a location the server may read
+(:class:`~taskmill.server.confine.Confinement`): a record pointing elsewhere (written into the
+database directly) gets 422 naming its uri, and nothing is read or fetched.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.exceptions import HTTPException
 from taskmill.artifacts import transfer
 from taskmill.artifacts.storage import ArtifactStore
 from taskmill.errors import ArtifactMissingError, NotFoundError
+from taskmill.server.confine import Confinement
 from taskmill.server.model_base import Model
 from taskmill.server.schemas import StoredContent
 from taskmill.store.base import TaskStore
@@ -38,8 +41,10 @@ class UploadQuery(Model):
     filename: str = ""
 
 
-def content_router(store: TaskStore, artifacts: ArtifactStore, *, max_upload_bytes: int | None) -> APIRouter:
-    """The artifact content routes, writing to and reading from ``artifacts``."""
+def content_router(
+    store: TaskStore, artifacts: ArtifactStore, confinement: Confinement, *, max_upload_bytes: int | None
+) -> APIRouter:
+    """The artifact content routes, writing to ``artifacts`` and reading inside ``confinement``."""
     router = APIRouter()
 
     @router.put(
@@ -83,13 +88,14 @@ def content_router(store: TaskStore, artifacts: ArtifactStore, *, max_upload_byt
         },
     )
     def download(task_id: str, name: str) -> FileResponse:
-        """The stored bytes of artifact ``name`` of the task (404 if the record or its bytes are gone)."""
+        """The stored bytes of artifact ``name`` of the task (404 if the record or its bytes are gone;
+        422 if the record points where the server may not read)."""
         store.get_task(task_id)
         record = next((a for a in store.get_artifacts(task_id) if a.name == name), None)
         if record is None:
             raise NotFoundError(f"task {task_id} has no artifact named '{name}'")
+        path = confinement.resolve(record.uri)  # checked again: the record may predate the check
         if transfer.is_local(record.uri):
-            path = transfer.local_path(record.uri)
             if not os.path.isfile(path):
                 raise ArtifactMissingError(task_id, name, record.uri)
         else:

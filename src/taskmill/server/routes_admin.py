@@ -1,14 +1,16 @@
 """Routes for projects, queues, agents (workers), API keys and the event feed's position.
 
 Each route is one :class:`~taskmill.store.base.TaskStore` call with the same semantics.
-API keys can be managed by any caller holding a valid key (there are no roles yet).
+Only admin keys may create, list and revoke API keys (403 for a user key); looking up the
+key of a secret one holds is open to every key. On a server without authentication there is
+no caller, and everything is allowed.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import HTTPException, Query
 
 from taskmill.server.operations import OperationRouter
 from taskmill.server.schemas import (
@@ -69,8 +71,9 @@ def add_admin_routes(ops: OperationRouter, store: TaskStore) -> None:
     @ops.add("POST", "/queues/claim", "claim", response_model=ClaimResult)
     def claim(body: ClaimBody) -> Json:
         """Atomically take the next task of the first non-empty queue (never the same task
-        twice); ``task`` is null when every queue is empty. 404 for an unknown queue."""
-        rec = store.claim(body.queues, body.worker)
+        twice); ``task`` is null when every queue is empty. 404 for an unknown queue.
+        Repeated with the same ``request_id``, it returns the task that id claimed."""
+        rec = store.claim(body.queues, body.worker, request_id=body.request_id)
         return {"task": None if rec is None else wire.to_wire(rec)}
 
     @ops.add("GET", "/queues/{name:path}/entries", "queue_entries", response_model=list[QueueEntryModel])
@@ -117,15 +120,26 @@ def add_admin_routes(ops: OperationRouter, store: TaskStore) -> None:
 
     # -- API keys -----------------------------------------------------------------------------
 
+    def require_admin(action: str) -> None:
+        caller = store.current_caller()  # set by the key check; None when auth is off
+        if caller is not None and not caller.is_admin:
+            raise HTTPException(
+                403,
+                f"only admin keys may {action}; key {caller.id} ({caller.name or 'unnamed'}) is a "
+                "user key. Use an admin key, or `taskmill server create-key --role admin` on the server",
+            )
+
     @ops.add("GET", "/keys", "list_api_keys", response_model=list[ApiKeyModel])
     def list_api_keys() -> Json:
-        """All API keys, revoked ones included (never their secrets)."""
+        """All API keys, revoked ones included (never their secrets). Admin keys only."""
+        require_admin("list API keys")
         return [k.to_dict() for k in store.list_api_keys()]
 
     @ops.add("POST", "/keys", "create_api_key", status_code=201, response_model=NewKey)
     def create_api_key(body: KeyBody) -> Json:
-        """Create an API key; its secret is in this response only."""
-        key_id, secret = store.create_api_key(body.name)
+        """Create an API key; its secret is in this response only. Admin keys only."""
+        require_admin("create API keys")
+        key_id, secret = store.create_api_key(body.name, role=body.role)
         return {"id": key_id, "secret": secret}
 
     @ops.add("POST", "/keys/lookup", "find_api_key", response_model=FoundKey)
@@ -136,7 +150,9 @@ def add_admin_routes(ops: OperationRouter, store: TaskStore) -> None:
 
     @ops.add("DELETE", "/keys/{key_id}", "revoke_api_key", status_code=204)
     def revoke_api_key(key_id: str) -> None:
-        """Revoke a key (idempotent); requests with it get 403 from now on. 404 if unknown."""
+        """Revoke a key (idempotent); requests with it get 403 from now on. 404 if unknown.
+        Admin keys only."""
+        require_admin("revoke API keys")
         store.revoke_api_key(key_id)
 
     # -- event feed position ----------------------------------------------------------------

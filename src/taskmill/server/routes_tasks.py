@@ -1,7 +1,9 @@
 """Routes for tasks and everything recorded on them (parameters, configs, outputs, logs, nodes).
 
 Each route is one :class:`~taskmill.store.base.TaskStore` call with the same semantics (see that
-class); the route docstrings become the operation descriptions in /openapi.json.
+class); the route docstrings become the operation descriptions in /openapi.json. Artifact and
+model records are refused (422, nothing stored) when their ``uri`` lies outside what the server
+may read (:class:`~taskmill.server.confine.Confinement`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
+from taskmill.server.confine import Confinement
 from taskmill.server.operations import OperationRouter
 from taskmill.server.schemas import (
     ArtifactModel,
@@ -39,8 +42,8 @@ from taskmill.store.base import TaskStore
 Json = Any
 
 
-def add_task_routes(ops: OperationRouter, store: TaskStore) -> None:
-    """Register the task routes of ``store`` on ``ops``."""
+def add_task_routes(ops: OperationRouter, store: TaskStore, confinement: Confinement) -> None:
+    """Register the task routes of ``store`` on ``ops``; records must point inside ``confinement``."""
 
     @ops.add("POST", "/tasks", "create_task", status_code=201, response_model=TaskModel)
     def create_task(body: TaskModel) -> Json:
@@ -61,6 +64,11 @@ def add_task_routes(ops: OperationRouter, store: TaskStore) -> None:
     def get_task(task_id: str) -> Json:
         """The task; 404 naming the id if there is none."""
         return wire.to_wire(store.get_task(task_id))
+
+    @ops.add("GET", "/tasks/{task_id}/attempt", "attempt_of", response_model=int)
+    def attempt_of(task_id: str) -> int:
+        """The task's current attempt number (+1 per claim; 0: never claimed); 404 if unknown."""
+        return store.attempt_of(task_id)
 
     @ops.add("PATCH", "/tasks/{task_id}", "update_task", response_model=TaskModel)
     def update_task(task_id: str, body: TaskUpdate) -> Json:
@@ -130,7 +138,9 @@ def add_task_routes(ops: OperationRouter, store: TaskStore) -> None:
 
     @ops.add("POST", "/tasks/{task_id}/artifacts", "put_artifact", status_code=204)
     def put_artifact(task_id: str, body: ArtifactModel) -> None:
-        """Upsert an artifact record by name (the path's task id wins over the body's)."""
+        """Upsert an artifact record by name (the path's task id wins over the body's); 422 naming
+        the uri and the setting ``server.artifact_allow`` when the server may not read ``uri``."""
+        confinement.check(body.uri)
         store.put_artifact(wire.artifact_from_wire({**body.model_dump(), "task_id": task_id}))
 
     @ops.add("DELETE", "/tasks/{task_id}/artifacts/{name:path}", "delete_artifact", status_code=204)
@@ -145,7 +155,9 @@ def add_task_routes(ops: OperationRouter, store: TaskStore) -> None:
 
     @ops.add("POST", "/tasks/{task_id}/models", "add_model", status_code=204)
     def add_model(task_id: str, body: ModelRecordModel) -> None:
-        """Record an input or output model (the path's task id wins over the body's)."""
+        """Record an input or output model (the path's task id wins over the body's); 422 as for
+        artifacts when the server may not read ``uri``."""
+        confinement.check(body.uri)
         store.add_model(wire.model_from_wire({**body.model_dump(), "task_id": task_id}))
 
     @ops.add("GET", "/tasks/{task_id}/scalars", "get_scalars", response_model=list[ScalarModel])

@@ -6,7 +6,7 @@ models add validation at the boundary (see :mod:`taskmill.server.model_base`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
 
@@ -59,7 +59,9 @@ class TaskModel(Model):
 
 
 class ParamModel(Model):
-    """A hyperparameter ``section/name``; ``value`` keeps its JSON type."""
+    """A hyperparameter ``section/name``; ``value`` keeps its JSON type (NaN and ±Infinity too)."""
+
+    model_config = ConfigDict(allow_inf_nan=True)
 
     section: str
     name: str
@@ -106,7 +108,9 @@ class ModelRecordModel(Model):
 
 
 class ScalarModel(Model):
-    """One reported scalar value."""
+    """One reported scalar value (NaN and ±Infinity allowed: training reports them)."""
+
+    model_config = ConfigDict(allow_inf_nan=True)
 
     title: str
     series: str
@@ -116,7 +120,9 @@ class ScalarModel(Model):
 
 
 class PlotModel(Model):
-    """A reported table or chart."""
+    """A reported table or chart (NaN and ±Infinity allowed: tables have missing values)."""
+
+    model_config = ConfigDict(allow_inf_nan=True)
 
     title: str
     series: str
@@ -192,6 +198,7 @@ class ApiKeyModel(Model):
     name: str = ""
     created: float = 0.0
     revoked: float | None = None
+    role: Literal["admin", "user"] = "user"
 
 
 class NodeModel(Model):
@@ -221,27 +228,37 @@ class TaskFilterModel(Model):
     order: str = "-last_update"
 
 
+def _no_defaults(schema: dict[str, Any]) -> None:
+    # An omitted field keeps its stored value: the placeholders below are not defaults to show.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
 class TaskUpdate(Model):
     """Plain task fields to set; omitted fields keep their value. ``runtime`` is merged key by key.
 
-    Other keys are passed on to the store, which refuses them (422) naming the settable fields.
+    Only ``parent`` may be ``null`` (no parent); ``null`` for any other field is refused (422
+    naming it) rather than stored as the text "None" or failing in the store: omit the field to
+    keep its value. Other keys are passed on to the store, which refuses them (422) naming the
+    settable fields.
     """
 
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, json_schema_extra=_no_defaults)
 
-    name: str | None = None
-    project: str | None = None
-    comment: str | None = None
-    tags: list[str] | None = None
-    system_tags: list[str] | None = None
+    # The values after "=" only stand for "omitted" (routes dump with exclude_unset=True).
+    name: str = ""
+    project: str = ""
+    comment: str = ""
+    tags: list[str] = []
+    system_tags: list[str] = []
     parent: str | None = None
-    script: ScriptModel | None = None
-    runtime: JsonDict | None = None
-    output_uri: str | None = None
-    progress: Int32 | None = None
-    task_type: TaskTypes | None = None
-    user: str | None = None
-    cache_key: str | None = None
+    script: ScriptModel = ScriptModel()
+    runtime: JsonDict = {}
+    output_uri: str = ""
+    progress: Int32 = 0
+    task_type: TaskTypes = TaskTypes.training
+    user: str = ""
+    cache_key: str = ""
 
 
 class StatusChange(Model):
@@ -342,10 +359,15 @@ class EnqueueBody(Model):
 
 
 class ClaimBody(Model):
-    """Take the next task from the first non-empty queue of ``queues`` for ``worker``."""
+    """Take the next task from the first non-empty queue of ``queues`` for ``worker``.
+
+    ``request_id`` (unique per claim, made by the client) makes the claim idempotent: repeated
+    with the same id, it returns the task that id already claimed instead of another one.
+    """
 
     queues: list[str]
     worker: str
+    request_id: str | None = Field(default=None, max_length=128)
 
 
 class ClaimResult(Model):
@@ -391,9 +413,10 @@ class LastEvent(Model):
 
 
 class KeyBody(Model):
-    """A label for a new API key."""
+    """A label for a new API key, and its role (omitted: admin for a store's first key, else user)."""
 
     name: str = ""
+    role: Literal["admin", "user"] | None = None
 
 
 class NewKey(Model):

@@ -21,7 +21,9 @@ from starlette.responses import Response
 
 from taskmill.artifacts.storage import ArtifactStore
 from taskmill.server.ui.context import Ui
+from taskmill.server.ui.experiments import experiments_router
 from taskmill.server.ui.live import Feed
+from taskmill.server.ui.plotlyjs import plotly_router
 from taskmill.server.ui.routes_actions import actions_router
 from taskmill.server.ui.routes_pages import pages_router
 from taskmill.server.ui.routes_tasks import tasks_router
@@ -55,6 +57,8 @@ def mount(app: FastAPI, *, store: TaskStore, artifacts: ArtifactStore, auth: boo
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(pages_router(ui))
     app.include_router(actions_router(ui))
+    app.include_router(experiments_router(ui))
+    app.include_router(plotly_router(ui.templates.plotly_path))
     app.include_router(tasks_router(ui))
 
     async def sign_in_first(request: Request, exc: Exception) -> Response:

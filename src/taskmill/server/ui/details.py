@@ -9,12 +9,10 @@ from __future__ import annotations
 import difflib
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
-from taskmill.api.pipeline import operations as ops
-from taskmill.api.pipeline.run_views import NodeData, StepView, step_view
 from taskmill.core.model import (
     ArtifactRecord,
     ConfigObject,
@@ -26,13 +24,16 @@ from taskmill.core.model import (
     TaskRecord,
 )
 from taskmill.core.states import TaskStatus
-from taskmill.engine.drafts import DEFAULT_DRAFT_QUEUE
-from taskmill.engine.function_io import KWARGS_ARTIFACTS
+from taskmill.core.stored import DEFAULT_QUEUE, KWARGS_ARTIFACTS, SERVICES_QUEUE
 from taskmill.errors import NotFoundError
+from taskmill.runs import commands
+from taskmill.runs.records import get_run
+from taskmill.runs.views import NodeData, RunDetail, StepView, step_view
 from taskmill.server.ui.charts import Chart, Heatmap, charts_of, heatmap_table, plotly_chart
+from taskmill.server.ui.packed import unpack
 from taskmill.server.ui.runcache import RunCache
 from taskmill.server.ui.templating import NONE, value_text
-from taskmill.server.ui.views import SERVICES_QUEUE, FormParam, draft_fields, last_scalars
+from taskmill.server.ui.views import FormParam, draft_fields, last_scalars
 from taskmill.store.base import TaskFilter, TaskStore
 from taskmill.types import JSONValue
 
@@ -104,7 +105,7 @@ def draft_form(store: TaskStore, record: TaskRecord, params: list[Param], is_run
     if record.status != TaskStatus.created:
         return None
     queues = sorted(q.name for q in store.list_queues())
-    usual = SERVICES_QUEUE if is_run else DEFAULT_DRAFT_QUEUE
+    usual = SERVICES_QUEUE if is_run else DEFAULT_QUEUE
     chosen = next((q for q in (record.queue, usual) if q and q in queues), "")
     linked = [p for p in params if p.section == KWARGS_ARTIFACTS and p.value]
     return DraftForm(draft_fields(params), linked, queues, chosen)
@@ -120,12 +121,12 @@ def log_tail(store: TaskStore, task_id: str, limit: int = LOG_TAIL) -> LogTail:
 
 def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> StepPanel:
     """Everything about one step of a run. Raises NotFoundError for an unknown step."""
-    run = ops.get_run(store, run_id)
+    run = get_run(store, run_id)
     node = next((data for step, data in cache.nodes(run) if step == name), None)
     if node is None:
         raise NotFoundError(f"run {run.name} has no step named '{name}'")
     view = step_view(name, node, time.time())
-    explanation = ops.explain_node(store, run, view, node)
+    explanation = commands.explain_node(store, run, view, node)
     task = None
     if view.task_id:
         try:
@@ -224,8 +225,8 @@ class CompareRow:
 class ComparePage:
     """Two runs side by side."""
 
-    a: ops.RunDetail
-    b: ops.RunDetail
+    a: RunDetail
+    b: RunDetail
     params: list[tuple[str, str, str, bool]]  #: name, value in a, value in b, differs
     rows: list[CompareRow]
     detailed: bool
@@ -304,6 +305,7 @@ class PlotView:
     src: str = ""
     link: str = ""
     data: JSONValue = None
+    figure: JSONValue = None  #: the Plotly figure (``data``, ``layout``) for Plotly.js, when it is one
 
     @property
     def subtitle(self) -> str:
@@ -324,6 +326,8 @@ def plot_views(task_id: str, plots: list[PlotRecord]) -> list[PlotView]:
         counts[key] += 1
         if key not in latest or plot.iteration >= latest[key].iteration:
             latest[key] = plot
+    # decoded once here, for the shown reports only: Plotly >= 6 packs numpy arrays
+    latest = {k: replace(p, data=unpack(p.data)) if p.kind == "plotly" else p for k, p in latest.items()}
     shared = _shared_charts(list(latest.values()), counts)
     views: list[PlotView] = []
     for plot in latest.values():
@@ -351,7 +355,8 @@ def _shared_charts(
             layout = group[0].data.get("layout") if isinstance(group[0].data, dict) else None
             earlier = max(counts[(p.title, p.series)] for p in group) - 1
             view = PlotView(title, "", iteration, "chart", earlier)
-            view.chart = plotly_chart(title, view.subtitle, {"data": traces, "layout": layout})
+            view.figure = {"data": traces, "layout": layout or {}}
+            view.chart = plotly_chart(title, view.subtitle, view.figure)
             if view.chart is not None:
                 shared[(title, iteration)] = view
     return shared
@@ -372,7 +377,8 @@ def _plot_view(task_id: str, plot: PlotRecord, earlier: int) -> PlotView:
         view.kind = "table" if view.table is not None else "json"
     elif plot.kind == "plotly":
         layout = data.get("layout") if isinstance(data, dict) else None
-        view.chart = plotly_chart(plot.title, view.subtitle, {"data": _traces(plot), "layout": layout})
+        view.figure = {"data": _traces(plot), "layout": layout or {}}
+        view.chart = plotly_chart(plot.title, view.subtitle, view.figure)
         view.heatmap = None if view.chart else heatmap_table(data)
         view.kind = "chart" if view.chart else "heatmap" if view.heatmap else "json"
     elif plot.kind in ("image", "media") and isinstance(data, dict):

@@ -11,7 +11,7 @@ Big runs stay usable by drawing fewer nodes:
 
 The output is JSON for the page's script (``dag.js``): visible nodes with boxes, edges as point
 lists, and for every hidden step which visible node stands for it (so live updates can adjust the
-counts of its group). Pure: builds data from :class:`~taskmill.api.pipeline.run_views.StepView`.
+counts of its group). Pure: builds data from :class:`~taskmill.runs.views.StepView`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from taskmill.api.pipeline.run_views import StepView
+from taskmill.runs.views import StepView
 from taskmill.server.ui.layout import acyclic_order, layers_of, layout
 
 #: Runs with more steps than this group repeated steps unless the viewer turns grouping off.

@@ -21,10 +21,10 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from taskmill.api.pipeline import operations as ops
-from taskmill.api.pipeline.run_views import run_summary, step_view
 from taskmill.core.model import EventRecord
 from taskmill.core.states import TaskStatus
+from taskmill.runs.records import get_run
+from taskmill.runs.views import RunSummary, run_summary, step_view
 from taskmill.server.events import EventHub
 from taskmill.server.ui.graph import compact_step
 from taskmill.server.ui.runcache import RunCache
@@ -101,7 +101,7 @@ class RunWatch:
 
     def load(self) -> None:
         """Read the whole run (blocking; call in a thread)."""
-        run = ops.get_run(self._store, self.run_id)
+        run = get_run(self._store, self.run_id)
         nodes = self._cache.nodes(run)
         now = time.time()
         self._nodes = {name: compact_step(step_view(name, node, now)) for name, node in nodes}
@@ -132,7 +132,7 @@ class RunWatch:
         return {"nodes": changed, "run": header, "now": time.time()}
 
     @staticmethod
-    def _run_payload(summary: ops.RunSummary) -> dict[str, Any]:
+    def _run_payload(summary: RunSummary) -> dict[str, Any]:
         header = RunWatch._header(summary.status, summary.message, summary.done, summary.total)
         header.update(started=summary.started, ended=summary.ended)
         return header

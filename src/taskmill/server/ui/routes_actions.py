@@ -2,7 +2,7 @@
 and out, a new run with edited parameters, aborting and resuming runs, editing and enqueueing a
 draft task.
 
-Each action calls the same operation as the CLI (:mod:`taskmill.api.pipeline.operations`) and
+Each action calls the same command as the CLI (:mod:`taskmill.runs.commands`) and
 answers with a redirect (303) to the page to look at next, with a message saying what happened.
 """
 
@@ -14,13 +14,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from taskmill.api.editing import set_draft_params
-from taskmill.api.pipeline import operations as ops
 from taskmill.core.model import TaskRecord
+from taskmill.core.stored import SERVICES_QUEUE
 from taskmill.errors import QueueNotFoundError, TaskmillError
+from taskmill.runs import commands
+from taskmill.runs.editing import set_draft_params
 from taskmill.server.ui.context import Ui
 from taskmill.server.ui.security import SESSION_COOKIE, check_origin, safe_next, set_cookie
-from taskmill.server.ui.views import SERVICES_QUEUE, FormParam, draft_fields, form_params
+from taskmill.server.ui.views import FormParam, draft_fields, form_params
 
 #: Largest form accepted (the forms are a few parameters; the server caps bodies too).
 MAX_FORM_BYTES = 1 << 20
@@ -130,7 +131,7 @@ def actions_router(ui: Ui) -> APIRouter:
         ui.guard.check_post(request, viewer, _text(form, "csrf"))
         back = safe_next(_text(form, "back")) if _text(form, "back") else f"/runs/{run_id}"
         try:
-            message = await run_in_threadpool(ops.abort_run, ui.store, run_id)
+            message = await run_in_threadpool(commands.abort_run, ui.store, run_id)
         except (TaskmillError, ValueError) as exc:
             return ui.redirect(request, back, f"Not aborted: {exc}", ok=False)
         return ui.redirect(request, back, message[:1].upper() + message[1:] + ".")
@@ -190,9 +191,9 @@ def _ensure_queue(ui: Ui, queue: str) -> None:
 
 def _enqueue_new(ui: Ui, run_id: str, queue: str, params: dict[str, str]) -> TaskRecord:
     _ensure_queue(ui, queue)
-    return ops.enqueue_run(ui.store, run_id, queue, params=params)
+    return commands.enqueue_run(ui.store, run_id, queue, params=params)
 
 
 def _enqueue_resume(ui: Ui, run_id: str, queue: str) -> TaskRecord:
     _ensure_queue(ui, queue)
-    return ops.enqueue_resume(ui.store, run_id, queue)
+    return commands.enqueue_resume(ui.store, run_id, queue)

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from taskmill.api.pipeline import operations as ops
 from taskmill.errors import TaskmillError
+from taskmill.runs import commands
+from taskmill.runs.records import get_run
 from taskmill.server.ui import details, views
 from taskmill.server.ui.context import Ui
 from taskmill.server.ui.graph import GraphOptions
@@ -39,7 +40,7 @@ def pages_router(ui: Ui) -> APIRouter:
         """One card per pipeline: last run, run counts, tags; search and filters in the page."""
         viewer = ui.guard.require(request)
         try:
-            items = ops.list_pipelines(ui.store)
+            items = commands.list_pipelines(ui.store)
         except (TaskmillError, ValueError) as exc:
             return ui.error(request, viewer, exc)
         return ui.page(request, "pipelines.html", viewer, pipelines=items, title="Pipelines")
@@ -110,7 +111,7 @@ def pages_router(ui: Ui) -> APIRouter:
         """The run info panel (an HTML fragment; refreshed when the run ends)."""
         viewer = ui.guard.require(request)
         try:
-            run = ops.get_run(ui.store, run_id)
+            run = get_run(ui.store, run_id)
             data = views.run_info(ui.store, run)
         except (TaskmillError, ValueError) as exc:
             return ui.fragment(request, "_problem.html", viewer, message=str(exc))

@@ -1,7 +1,9 @@
 """The task page, artifact and model downloads, and the UI's live streams (SSE).
 
 Downloads go through the signed-in session (a browser cannot send the API's bearer key on a
-link); local files are streamed directly, remote ones through the server's artifact cache.
+link); local files are streamed directly, remote ones through the server's artifact cache, and
+only from locations the server may read (:mod:`taskmill.server.confine`): a record pointing
+elsewhere is still listed on the task page, but its download is refused with an error page.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.responses import Response
 
 from taskmill.artifacts import transfer
 from taskmill.errors import NotFoundError, TaskmillError
+from taskmill.server.confine import confinement_of
 from taskmill.server.ui import details
 from taskmill.server.ui.context import Ui
 from taskmill.server.ui.live import log_events, ping_events, run_events
@@ -55,8 +58,8 @@ def tasks_router(ui: Ui) -> APIRouter:
             record = next((a for a in ui.store.get_artifacts(task_id) if a.name == name), None)
             if record is None:
                 raise NotFoundError(f"task {task_id} has no artifact named '{name}'")
+            path = confinement_of(request.app.state, ui.artifacts.default_uri).resolve(record.uri)
             if transfer.is_local(record.uri):
-                path = transfer.local_path(record.uri)
                 if not os.path.isfile(path):
                     raise NotFoundError(f"the bytes of artifact '{name}' are gone from {record.uri}")
             else:
@@ -74,10 +77,16 @@ def tasks_router(ui: Ui) -> APIRouter:
         found = next((m for m in ui.store.get_models(task_id) if m.id == model_id), None)
         if found is None:
             return ui.error(request, viewer, NotFoundError(f"task {task_id} has no model {model_id}"))
-        path = transfer.local_path(found.uri) if transfer.is_local(found.uri) else ""
-        if not path or not os.path.isfile(path):
+        if not transfer.is_local(found.uri):  # never fetched by the server
             return PlainTextResponse(f"model '{found.name}' is at {found.uri}; fetch it from there", 404)
-        return FileResponse(path, media_type="application/octet-stream", filename=os.path.basename(path))
+        try:
+            path = confinement_of(request.app.state, ui.artifacts.default_uri).resolve(found.uri)
+        except ValueError as exc:
+            return ui.error(request, viewer, exc)
+        if not os.path.isfile(path):
+            return PlainTextResponse(f"model '{found.name}' is at {found.uri}; fetch it from there", 404)
+        name = os.path.basename(transfer.local_path(found.uri))
+        return FileResponse(path, media_type="application/octet-stream", filename=name)
 
     @router.get("/runs/{run_id}/events")
     async def run_stream(

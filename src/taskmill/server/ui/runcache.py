@@ -13,15 +13,10 @@ import threading
 import time
 from collections import OrderedDict
 
-from taskmill.api.pipeline import operations as ops
-from taskmill.api.pipeline.run_views import (
-    NodeData,
-    controller_info,
-    load_nodes,
-    run_summary,
-    step_view,
-)
 from taskmill.core.model import TaskRecord
+from taskmill.runs.processes import controller_info
+from taskmill.runs.records import get_run
+from taskmill.runs.views import NodeData, RunDetail, load_nodes, run_summary, step_view
 from taskmill.store.base import TaskStore
 
 #: Runs kept.
@@ -58,11 +53,11 @@ class RunCache:
                 self._runs.popitem(last=False)
         return nodes
 
-    def detail(self, run_id: str, now: float | None = None) -> ops.RunDetail:
-        """What :func:`taskmill.api.pipeline.operations.run_detail` returns, from cached nodes."""
-        run = ops.get_run(self._store, run_id)
+    def detail(self, run_id: str, now: float | None = None) -> RunDetail:
+        """What :func:`taskmill.runs.commands.run_detail` returns, from cached nodes."""
+        run = get_run(self._store, run_id)
         nodes = self.nodes(run)
         now = time.time() if now is None else now
         params = {p.name: p.value for p in self._store.get_params(run.id) if p.section == "Args"}
         steps = tuple(step_view(name, node, now) for name, node in nodes)
-        return ops.RunDetail(run_summary(run, nodes, now), run, params, steps, controller_info(run))
+        return RunDetail(run_summary(run, nodes, now), run, params, steps, controller_info(run))

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 
 from taskmill.core import humanize
 from taskmill.core.states import TaskStatus
+from taskmill.server.ui.plotlyjs import BUNDLE_URL, bundle_path
 from taskmill.server.ui.security import Viewer
 
 HERE = Path(__file__).parent
@@ -115,7 +116,11 @@ class Templates:
         self.env.filters.update(
             duration=duration, ago=ago, ts=timestamp, value=value_text, filesize=filesize, short=short
         )
-        self.env.globals.update(node_look=node_look, task_look=task_look, auth=auth)
+        bundle = bundle_path()
+        #: The Plotly.js URL (versioned) when the plotly package is installed, else "".
+        self.plotly_path = bundle
+        plotly_js = f"{BUNDLE_URL}?v={int(bundle.stat().st_mtime)}" if bundle else ""
+        self.env.globals.update(node_look=node_look, task_look=task_look, auth=auth, plotly_js=plotly_js)
         self.asset_version = str(int(max(p.stat().st_mtime for p in (HERE / "static").iterdir())))
 
     def page(

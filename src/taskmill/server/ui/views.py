@@ -1,7 +1,7 @@
-"""What the pipelines, runs and run pages show, gathered from the store and the pipeline operations.
+"""What the pipelines, runs and run pages show, gathered from the store and the run commands.
 
 Functions here return plain data (dataclasses and dicts) for templates; they never render HTML.
-Everything about pipelines comes from :mod:`taskmill.api.pipeline.operations`, the same views the
+Everything about pipelines comes from :mod:`taskmill.runs.commands`, the same views the
 CLI prints, so the browser and the terminal agree.
 """
 
@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from taskmill.api.pipeline import operations as ops
-from taskmill.api.pipeline.run_views import step_view
 from taskmill.core.model import (
     ArtifactRecord,
     ModelRecord,
@@ -25,15 +23,16 @@ from taskmill.core.model import (
     WorkerRecord,
 )
 from taskmill.core.states import TaskStatus
-from taskmill.engine.function_io import KWARGS_ARTIFACTS
+from taskmill.core.stored import KWARGS_ARTIFACTS, SERVICES_QUEUE
 from taskmill.errors import NotFoundError
+from taskmill.runs import commands
+from taskmill.runs.records import get_run
+from taskmill.runs.views import RunDetail, RunSummary, step_view
 from taskmill.server.ui.graph import GraphOptions, build_graph
 from taskmill.server.ui.runcache import RunCache
 from taskmill.server.ui.templating import value_text
 from taskmill.store.base import TaskFilter, TaskStore
 
-#: The queue new runs go to unless the viewer picks another (ClearML's controller queue).
-SERVICES_QUEUE = "services"
 #: An agent silent for longer than this is shown as lost (agents beat every 2 s by default).
 AGENT_LOST_AFTER = 30.0
 #: Waiting tasks listed per queue.
@@ -61,8 +60,8 @@ class RunsPage:
 
     project: str
     name: str
-    runs: list[ops.RunSummary]
-    latest: ops.RunSummary | None
+    runs: list[RunSummary]
+    latest: RunSummary | None
     form: list[FormParam]
     queues: list[str]
 
@@ -81,7 +80,7 @@ class RunInfo:
 class RunPage:
     """Everything the run page needs up front."""
 
-    detail: ops.RunDetail
+    detail: RunDetail
     graph: dict[str, Any]
     info: RunInfo
     form: list[FormParam]
@@ -117,7 +116,7 @@ def queue_names(store: TaskStore) -> list[str]:
 
 def runs_page(store: TaskStore, project: str | None, name: str) -> RunsPage:
     """The runs table of pipeline ``name`` (newest first)."""
-    runs = ops.list_runs(store, project, name)
+    runs = commands.list_runs(store, project, name)
     latest = runs[0] if runs else None
     form = form_params(store, latest.id) if latest else []
     return RunsPage(runs[0].project if runs else project or "", name, runs, latest, form, queue_names(store))
@@ -177,7 +176,7 @@ def graph_data(cache: RunCache, run_id: str, options: GraphOptions) -> dict[str,
 
 def timeline(store: TaskStore, cache: RunCache, run_id: str) -> dict[str, Any]:
     """Rows of the Gantt view: per step, when it was launched (queued), started and ended."""
-    run = ops.get_run(store, run_id)
+    run = get_run(store, run_id)
     nodes = cache.nodes(run)
     tasks = {t.id: t for t in store.find_tasks(TaskFilter(parent=run.id))}
     now = time.time()
