@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import subprocess
-import zipfile
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from taskmill import Task
 from taskmill.core.states import TaskStatus
 from taskmill.store.base import TaskStore
 from tests.agent.conftest import Agents, enqueue, log_text, record, script_task, write
+from tests.agent.test_venvs import build_tiny_wheel
 
 SCRIPT = """
 import os, sys
@@ -75,30 +74,8 @@ def test_git_task_runs_its_commit_with_its_diff(tmp_path: Path, agents: Agents, 
 
 @pytest.fixture(scope="module")
 def tiny_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wheel of a one-module package the agent's environment does not have (written by hand:
-    offline, no build backend needed)."""
-    files = {
-        "tm_agent_tinypkg.py": "VALUE = 'from the tiny package'\n",
-        "tm_agent_tinypkg-0.1.dist-info/METADATA": (
-            "Metadata-Version: 2.1\nName: tm-agent-tinypkg\nVersion: 0.1\n"
-        ),
-        "tm_agent_tinypkg-0.1.dist-info/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: taskmill-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = [
-        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()},"
-        f"{len(text.encode())}"
-        for name, text in files.items()
-    ]
-    files["tm_agent_tinypkg-0.1.dist-info/RECORD"] = (
-        "\n".join([*record, "tm_agent_tinypkg-0.1.dist-info/RECORD,,"]) + "\n"
-    )
-    wheel = tmp_path_factory.mktemp("wheels") / "tm_agent_tinypkg-0.1-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return wheel
+    """A wheel of a one-module package the agent's environment does not have."""
+    return build_tiny_wheel(tmp_path_factory.mktemp("wheels"))
 
 
 USES_TINY = """
@@ -153,3 +130,45 @@ def test_uninstallable_requirements_fail_the_task_with_pips_error(
     assert not list(
         (agents.home / "agent" / "venvs").glob("*/.taskmill-ready")
     )  # the half-built venv is gone
+
+
+PRINTS_PREFIX = """
+import os, sys
+open(os.environ["TASKMILL_TASK_ID"] + ".out", "w").write(sys.prefix)
+"""
+
+
+def test_requirements_not_applying_here_run_in_the_agents_environment(
+    tmp_path: Path, agents: Agents, store: TaskStore
+) -> None:
+    task = script_task(write(tmp_path / "here.py", PRINTS_PREFIX))
+    task.set_packages(
+        [
+            'tomli; python_version < "3.11"',
+            'tm-surely-absent-pkg; python_version < "3.0"',  # a marker false everywhere we run
+            f"--find-links {tmp_path.as_uri()}",  # an installer option, nothing to check
+        ]
+    )
+    enqueue(task)
+    assert agents.run("-q", "default", "--burst", timeout=120).returncode == 0
+    assert record(store, task).status == TaskStatus.completed, log_text(store, task)
+    assert "virtualenv" not in log_text(store, task)
+    assert Path((tmp_path / f"{task.id}.out").read_text()) == Path(sys.prefix)
+
+
+@pytest.mark.parametrize("requirement", ["numpy<2", "numpy>=3", "numpy~=1.26"])
+def test_version_ranges_the_agent_does_not_meet_mean_a_virtualenv(
+    tmp_path: Path, agents: Agents, store: TaskStore, requirement: str
+) -> None:
+    numpy = pytest.importorskip("numpy")
+    assert numpy.__version__.startswith("2.")
+    task = script_task(write(tmp_path / "old_numpy.py", "print('must not run')\n"))
+    # --no-index: the build fails at once instead of downloading an old numpy
+    task.set_packages(["--no-index", requirement])
+    enqueue(task)
+    assert agents.run("-q", "default", "--burst", timeout=120).returncode == 0
+    failed = record(store, task)
+    log = log_text(store, task)
+    assert f"this agent's environment lacks {requirement}:" in log
+    assert failed.status == TaskStatus.failed
+    assert failed.status_message.startswith("environment build failed: cannot install the task's packages")

@@ -25,6 +25,20 @@ COMMANDS = [
     ("queues", "list"),
     ("queues", "create"),
     ("queues", "delete"),
+    ("tasks", "abort"),
+    ("tasks", "clone"),
+    ("tasks", "delete"),
+    ("tasks", "archive"),
+    ("tasks", "artifacts", "get"),
+    ("datasets", "create"),
+    ("datasets", "add"),
+    ("datasets", "finalize"),
+    ("datasets", "list"),
+    ("datasets", "get"),
+    ("config", "show"),
+    ("dev",),
+    ("run-remote",),
+    ("login",),
 ]
 
 
@@ -42,7 +56,7 @@ def test_group_help(cli: Cli, group: str) -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_command_help_has_examples(cli: Cli, command: tuple[str, str]) -> None:
+def test_command_help_has_examples(cli: Cli, command: tuple[str, ...]) -> None:
     result = cli(*command, "--help")
     assert result.exit_code == 0, result.output
     assert "Usage: taskmill " + " ".join(command) in " ".join(result.stdout.split())
@@ -103,3 +117,62 @@ def test_cli_import_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_python_dash_m_taskmill() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "taskmill", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"taskmill {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "line"),
+    [
+        (("tasks", "list"), 0, "No tasks match. (no store at {db} yet: nothing has been tracked here)"),
+        (
+            ("queues", "list"),
+            0,
+            "No queues yet; create one with `taskmill queues create NAME`. (no store at {db}",
+        ),
+        (("datasets", "list"), 0, "No datasets match. (no store at {db} yet"),
+        (
+            ("tasks", "show", "feedbeef"),
+            1,
+            "Error: no store at {db} yet (nothing has been tracked here); run",
+        ),
+        (("pipelines", "show", "feedbeef"), 1, "Error: no store at {db} yet"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else "",
+)
+def test_read_only_commands_never_create_a_store(
+    tmp_path: Path, command: tuple[str, ...], code: int, line: str
+) -> None:
+    home = tmp_path / "empty"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKMILL_")}
+    done = subprocess.run(
+        [str(TASKMILL), *command],
+        capture_output=True,
+        text=True,
+        env={**env, "TASKMILL_HOME": str(home), "COLUMNS": "300"},
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (code, ""), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(line.format(db=home / "store.db")), done.stderr
+    assert list(home.iterdir()) == []
+
+
+def test_store_upgrade_is_idempotent(cli: Cli, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    first = cli("store", "upgrade", url)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("Upgraded the store schema from revision none (empty) to ")
+    again = cli("store", "upgrade", url)
+    assert again.exit_code == 0 and "nothing to do" in again.stdout
+    remote = cli("store", "upgrade", "http://127.0.0.1:9")
+    assert (
+        remote.exit_code == 1 and "is a taskmill server: upgrade its database on the server" in remote.stderr
+    )

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from taskmill.api.pipeline import operations as ops
 from taskmill.cli._pipeline_render import progress_bar
 from taskmill.cli.main import app
 from taskmill.config import Settings
-from taskmill.core.model import Param, TaskRecord, new_id
+from taskmill.core.model import TaskRecord, new_id
 from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.runs import commands
+from taskmill.runs.processes import controller_info
 from taskmill.store.base import TaskFilter, TaskStore
 from taskmill.store.factory import open_store
 from tests.cli import pipeline_fixtures as fx
@@ -168,22 +169,10 @@ def test_help_has_examples(command: str) -> None:
     )
 
 
-def test_progress_bar_and_param_casting() -> None:
+def test_progress_bar() -> None:
     assert progress_bar(4, 6, TaskStatus.in_progress).plain == "████░░ 4/6"
     assert progress_bar(5, 20, TaskStatus.failed).plain == "██░░░░░░░░ 5/20"
     assert progress_bar(0, 0, TaskStatus.created).plain == "-"
-    stored = [
-        Param("Args", "n", 1, "int"),
-        Param("Args", "lr", 0.1),
-        Param("Args", "on", False),
-        Param("Args", "ids", [1]),
-        Param("Args", "name", "a"),
-        Param("Args", "x", None, "float"),
-    ]
-    new = {"Args/n": "2", "lr": "1e-3", "on": "yes", "ids": "[2, 3]", "name": "7", "x": "2.5"}
-    assert [p.value for p in ops.param_updates(stored, new)] == [2, 0.001, True, [2, 3], "7", 2.5]
-    with pytest.raises(ValueError, match="takes list values"):
-        ops.param_updates(stored, {"ids": '{"a": 1}'})
 
 
 def _fake_run(store: TaskStore, host: str, pid: int) -> TaskRecord:
@@ -232,7 +221,7 @@ def _taskmill(tm_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _only_run(store: TaskStore, name: str) -> TaskRecord:
-    (run,) = ops.list_runs(store, "tests", name)
+    (run,) = commands.list_runs(store, "tests", name)
     return store.get_task(run.id)
 
 
@@ -307,7 +296,7 @@ def test_abort_signals_the_live_controller(tm_home: Path, store: TaskStore, tmp_
 def test_abort_marks_a_run_whose_controller_died(tm_home: Path, store: TaskStore, tmp_path: Path) -> None:
     proc, run_id = _start_sleepy(tm_home, store, tmp_path)
     os.kill(proc.pid, signal.SIGKILL)  # not reaped yet: a zombie must count as gone
-    wait_until(lambda: not ops.controller_info(store.get_task(run_id)).alive, 5, "the controller to die")
+    wait_until(lambda: not controller_info(store.get_task(run_id)).alive, 5, "the controller to die")
     shown = cli("show", run_id).stdout
     assert "Running" in shown and f"pid {proc.pid} on {socket.gethostname()} (gone" in shown
     aborted = _taskmill(tm_home, "abort", run_id)

@@ -3,18 +3,28 @@
 Either way the task runs in a process group of its own, so stopping it (SIGTERM, then SIGKILL)
 reaches whatever it started, and nothing it started outlives it. Children write to the agent's
 console; the Task API in the child copies that output into the task's log.
+
+No task process outlives its agent: on Linux a cold child gets SIGKILL from the kernel when the
+agent dies, the warm worker sweeps its children when the agent's pipe closes, and the kernel
+kills those too if the warm worker dies first. For what is left anyway (a task's own
+grandchildren when everything above was SIGKILLed at once), a :class:`Spawner` given a ``ledger``
+folder records each process group it starts; a later agent on the same folder kills the groups
+recorded by agents that are no longer alive (:func:`stop_leftovers`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from taskmill.engine.forkserver import ForkServer
 from taskmill.errors import ExecutionError
@@ -52,19 +62,61 @@ class _ForkedChild(Child):
         self._exited.wait()
         return self._code
 
+    def is_done(self) -> bool:
+        return self._exited.is_set()
+
     def kill(self, grace: float) -> None:
         self._server.kill(self._key, signal.SIGTERM, grace)
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when its parent thread dies (Linux).
+
+    libc is looked up here, in the parent: the child runs only the call itself before exec.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the agent died before the call took effect
+            os._exit(1)
+
+    return set_death_signal
+
+
 class _ColdChild(Child):
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cwd: str | None,
+        on_reaped: Callable[[int], None] = lambda pid: None,
+    ) -> None:
+        # The waiting thread (TaskExecution's) lives as long as the child, so the parent-death
+        # signal, which follows the thread that forked, fires only when the agent goes.
+        # preexec_fn in a threaded process: safe here, the hook only calls prctl (no locks).
         self._proc = subprocess.Popen(
-            list(argv), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=True
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_death_signal_setter(),
         )
         self.pid = self._proc.pid
         self._lock = threading.Lock()  # guards _reaped: never signal a group id that may be reused
         self._reaped = False
         self._done = threading.Event()
+        self._on_reaped = on_reaped
 
     def wait(self) -> int:
         # Look without reaping first: the zombie keeps its process group id reserved while we sweep it.
@@ -75,6 +127,7 @@ class _ColdChild(Child):
                 _signal_group(self.pid, signal.SIGKILL)  # whatever the task left running
                 self._proc.wait()
                 self._reaped = True
+                self._on_reaped(self.pid)
         self._done.set()
         return self._proc.returncode
 
@@ -95,6 +148,88 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _proc_stat(pid: int | str) -> tuple[int, str] | None:
+    """``(process group, start time in clock ticks)`` of a live process, from ``/proc`` (None: gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # the command name may hold spaces and ")"
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[2]), fields[19]
+
+
+def stop_leftovers(folder: Path) -> int:
+    """Kill the process groups recorded under ``folder`` by agents that are no longer alive.
+
+    Blocking, idempotent; returns how many processes got SIGKILL. A group is killed only while its
+    recorded leader is either still the same process (same pid *and* start time) or gone with
+    members left (the kernel never hands out a live group's id as a new pid); a recycled pid is
+    left alone. The records of dead agents are removed; those of live agents are never touched.
+    """
+    killed = 0
+    if not folder.is_dir():
+        return 0
+    me = f"{os.getpid()}-{(_proc_stat(os.getpid()) or (0, ''))[1]}"
+    for agent_dir in folder.iterdir():
+        agent_pid, _, agent_start = agent_dir.name.partition("-")
+        stat = _proc_stat(agent_pid) if agent_pid.isdigit() else None
+        if agent_dir.name == me or (stat is not None and stat[1] == agent_start):
+            continue  # a live agent's processes are its own business
+        for entry in list(agent_dir.iterdir()) if agent_dir.is_dir() else []:
+            killed += _stop_group(entry.name)
+            entry.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            agent_dir.rmdir()
+    return killed
+
+
+def _stop_group(entry: str) -> int:
+    pid, _, start = entry.partition("-")
+    if not pid.isdigit():
+        return 0
+    leader = _proc_stat(pid)
+    if leader is not None and leader[1] != start:
+        return 0  # the pid was reused by an unrelated process
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        stat = _proc_stat(proc.name) if proc.name.isdigit() else None
+        if stat is not None and stat[0] == int(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed += 1
+    return killed
+
+
+class _Ledger:
+    """This agent's record of the process groups it started: one empty file per group, named
+    ``<pid>-<start time>`` in ``<folder>/<agent pid>-<agent start time>/``. Thread-safe."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        stat = _proc_stat(os.getpid())
+        self._dir = folder / f"{os.getpid()}-{stat[1] if stat else 0}"
+
+    def open(self) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+
+    def add(self, pid: int) -> None:
+        stat = _proc_stat(pid)
+        if stat is not None:
+            (self._dir / f"{pid}-{stat[1]}").touch()
+
+    def remove(self, pid: int) -> None:
+        for entry in self._dir.glob(f"{pid}-*"):
+            entry.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        for entry in self._dir.glob("*"):
+            entry.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self._dir.rmdir()
+
+
 class Spawner:
     """Starts task processes. Thread-safe.
 
@@ -111,10 +246,14 @@ class Spawner:
         preload: Sequence[str],
         sys_path: Sequence[str] = (),
         cwd: str | None = None,
+        ledger: Path | None = None,
     ) -> None:
         """``env``: the whole environment of task processes (each spawn adds its own variables);
         ``preload``: modules the warm worker imports; ``sys_path``: folders in front of its
-        ``sys.path``; ``cwd``: where the warm worker (and its children) start."""
+        ``sys.path``; ``cwd``: where the warm worker (and its children) start; ``ledger``: a
+        folder (shared by the agents of one host) recording the process groups started, so that
+        :meth:`start` can stop what dead agents left behind (see :func:`stop_leftovers`)."""
+        self._ledger = _Ledger(ledger) if ledger is not None and sys.platform.startswith("linux") else None
         self._env = dict(env)
         self._cwd = cwd
         self._preload = tuple(preload)
@@ -132,9 +271,24 @@ class Spawner:
     def start(self) -> None:
         """Start the warm worker and wait until it has imported ``preload``. Blocking; call once.
 
+        Before that, kills the process groups that dead agents recorded in the ledger folder.
         Raises ExecutionError when it cannot start (the message has its stderr).
         """
+        if self._ledger is not None:
+            killed = stop_leftovers(self._ledger.folder)
+            if killed:
+                logger.warning("stopped %d process(es) left running by an agent that died", killed)
+            self._ledger.open()
         self._server.start()
+        self._record(self._server.pid or 0)
+
+    def _record(self, pid: int) -> None:
+        if self._ledger is not None and pid:
+            self._ledger.add(pid)
+
+    def _forget(self, pid: int) -> None:
+        if self._ledger is not None and pid:
+            self._ledger.remove(pid)
 
     def spawn_warm(self, key: str, target: str, args: Sequence[str], env: Mapping[str, str]) -> Child:
         """Fork ``target(*args)`` (``"module:function"``) with ``env`` added. Non-blocking.
@@ -160,6 +314,9 @@ class Spawner:
                     self._forked.pop(key, None)
                 raise
             else:
+                self._record(child.pid)
+                if child.is_done():  # its exit report came first: never leave its record behind
+                    self._forget(child.pid)
                 return child
         raise AssertionError("unreachable")
 
@@ -173,8 +330,10 @@ class Spawner:
                 dead.close()
             except ExecutionError as exc:
                 logger.warning("could not clean up the old warm worker: %s", exc)
+            self._forget(dead.pid or 0)
             server = self._new_server()
             server.start()
+            self._record(server.pid or 0)
             self._server = server
 
     def spawn_cold(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> Child:
@@ -182,15 +341,20 @@ class Spawner:
 
         Raises OSError when it cannot be started.
         """
-        return _ColdChild(argv, {**self._env, **env}, cwd or self._cwd)
+        child = _ColdChild(argv, {**self._env, **env}, cwd or self._cwd, on_reaped=self._forget)
+        self._record(child.pid)
+        return child
 
     def close(self) -> None:
         """Stop the warm worker (and any child still forked from it). Blocking; idempotent."""
         with self._restart_lock:
             self._server.close()
+        if self._ledger is not None:
+            self._ledger.close()
 
     def _exited(self, key: str, code: int) -> None:
         with self._lock:
             child = self._forked.pop(key, None)
         if child is not None:
             child.exited(code)
+            self._forget(child.pid)

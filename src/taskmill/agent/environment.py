@@ -8,15 +8,17 @@
   a cached virtualenv (:mod:`.venvs`); others run in the agent's environment, forked from its warm
   worker.
 
-Requirement lines are compared by name, and by version for exact pins (``name==1.2``); other
-specifiers (``>=``, ``~=``) and ``name @ url`` only need the name installed; lines the agent cannot
-check (``-e``, bare paths or URLs) always mean a virtualenv. taskmill, pip, setuptools and wheel
-are ignored: the venv gets the agent's own taskmill.
+Requirement lines are judged by :mod:`taskmill.core.requirements` against the agent's installed
+distributions and its interpreter's markers: specifiers must accept the installed version, a
+requirement whose marker is false here does not count, extras need their dependencies, and
+``name @ url`` only needs the name installed; installer options (``--index-url`` ...) go to the
+venv's installer as they are; lines the agent cannot check (``-e``, ``-r``, bare paths or URLs)
+always mean a virtualenv. taskmill, pip, setuptools and wheel are ignored: the venv gets the
+agent's own taskmill.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,22 +29,19 @@ from taskmill.agent.repos import RepoCache
 from taskmill.agent.tasklog import TaskLog
 from taskmill.agent.venvs import VenvCache
 from taskmill.core.model import TaskRecord
+from taskmill.core.requirements import (
+    RequirementLine,
+    Requires,
+    canonical_name,
+    parse_line,
+    parse_requirements,
+)
+from taskmill.core.requirements import unmet_requirements as core_unmet
 from taskmill.core.states import TaskTypes
-from taskmill.engine.steps import FUNCTION_PAYLOAD
+from taskmill.core.stored import FUNCTION_PAYLOAD
 
 #: Distributions never compared nor installed from a task's requirements.
 IGNORED_PACKAGES = frozenset({"taskmill", "pip", "setuptools", "wheel"})
-
-_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
-_OPTIONS_WITHOUT_PACKAGE = (
-    "--index-url",
-    "-i",
-    "--extra-index-url",
-    "--find-links",
-    "-f",
-    "--pre",
-    "--trusted-host",
-)
 
 
 class TaskKind(StrEnum):
@@ -67,7 +66,7 @@ def task_kind(record: TaskRecord, config_names: Collection[str]) -> TaskKind:
 
 def normalize_name(name: str) -> str:
     """PEP 503 normalised distribution name (``Foo_Bar`` -> ``foo-bar``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonical_name(name)
 
 
 def installed_distributions() -> dict[str, str]:
@@ -80,43 +79,27 @@ def installed_distributions() -> dict[str, str]:
     return found
 
 
+def declared_dependencies(name: str) -> list[str]:
+    """The ``Requires-Dist`` lines of this interpreter's distribution ``name`` ([] if absent)."""
+    try:
+        return metadata.requires(name) or []
+    except metadata.PackageNotFoundError:
+        return []
+
+
 def requirement_lines(text: str) -> list[str]:
     """The meaningful lines of a requirements text: no blanks, comments or ignored packages."""
-    lines: list[str] = []
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _NAME.match(line)
-        if match and not line.startswith("-") and normalize_name(match.group(1)) in IGNORED_PACKAGES:
-            continue
-        lines.append(line)
-    return lines
+    return [line.text for line in parse_requirements(text) if line.name not in IGNORED_PACKAGES]
 
 
-def unmet_requirements(lines: Sequence[str], installed: Mapping[str, str]) -> list[str]:
-    """The lines of ``lines`` that ``installed`` (see :func:`installed_distributions`) does not meet."""
-    unmet: list[str] = []
-    for line in lines:
-        if line.startswith("-"):
-            if not line.startswith(_OPTIONS_WITHOUT_PACKAGE):
-                unmet.append(line)  # -e, -r, ...: cannot be checked here
-            continue
-        match = _NAME.match(line.split(";", 1)[0].strip())
-        if match is None or "/" in match.group(1):
-            unmet.append(line)
-            continue
-        name, rest = normalize_name(match.group(1)), match.group(3).strip()
-        have = installed.get(name)
-        if have is None:
-            unmet.append(line)
-        elif rest.startswith("==") and not rest.startswith("==="):
-            wanted = rest[2:].strip()
-            if "," not in wanted and "*" not in wanted and wanted != have:
-                unmet.append(line)
-        elif rest and not rest.startswith(("@", "<", ">", "~", "!", "=")):
-            unmet.append(line)  # not a requirement we understand (a path, a URL): check by installing
-    return unmet
+def unmet_requirements(
+    lines: Sequence[str], installed: Mapping[str, str], *, requires: Requires | None = None
+) -> list[str]:
+    """The lines of ``lines`` that ``installed`` (see :func:`installed_distributions`) does not meet,
+    judged by :func:`taskmill.core.requirements.is_met` in this interpreter's environment;
+    ``requires`` (e.g. :func:`declared_dependencies`) lets extras be checked."""
+    parsed = [parse_line(line) or RequirementLine(line) for line in lines]
+    return [line.text for line in core_unmet(parsed, installed, requires=requires)]
 
 
 # -- preparing a task ------------------------------------------------------------------------------
@@ -135,10 +118,19 @@ class Prepared:
 class EnvironmentBuilder:
     """Prepares tasks' code and Python under the agent's cache folder. Thread-safe."""
 
-    def __init__(self, cache_root: Path, installed: Mapping[str, str], taskmill_spec: Sequence[str]) -> None:
+    def __init__(
+        self,
+        cache_root: Path,
+        installed: Mapping[str, str],
+        taskmill_spec: Sequence[str],
+        *,
+        requires: Requires | None = declared_dependencies,
+    ) -> None:
         """``cache_root``: ``$TASKMILL_HOME/agent``; ``installed``: the agent's distributions;
-        ``taskmill_spec``: pip arguments installing the agent's taskmill into venvs."""
+        ``taskmill_spec``: pip arguments installing the agent's taskmill into venvs; ``requires``:
+        the installed distributions' dependencies, to check extras (None: extras not checked)."""
         self._installed = dict(installed)
+        self._requires = requires
         self._repos = RepoCache(cache_root)
         self._venvs = VenvCache(cache_root, taskmill_spec)
 
@@ -159,7 +151,7 @@ class EnvironmentBuilder:
             root = self._repos.checkout(script.repository, script.commit, script.diff, record.id, log)
         python: Path | None = None
         lines = requirement_lines(script.requirements)
-        unmet = unmet_requirements(lines, self._installed)
+        unmet = unmet_requirements(lines, self._installed, requires=self._requires)
         if unmet:
             shown = ", ".join(unmet[:5]) + (f" and {len(unmet) - 5} more" if len(unmet) > 5 else "")
             log.write(f"this agent's environment lacks {shown}: the task runs in its own virtualenv")

@@ -18,6 +18,7 @@ from taskmill.agent.children import Child, Spawner
 from taskmill.agent.environment import EnvironmentBuilder, Prepared, TaskKind, task_kind
 from taskmill.agent.errors import EnvironmentBuildError
 from taskmill.agent.tasklog import TaskLog
+from taskmill.api.pipeline.step_main import PROCESS_TARGETS
 from taskmill.core.model import TaskRecord
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, InvalidTransitionError, TaskmillError
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 KILL_GRACE = 1.0
 
 #: Warm-worker targets per kind of task (see :mod:`taskmill.agent.run_task`).
-FUNCTION_TARGET = "taskmill.api.pipeline.step_main:run_function"
+FUNCTION_TARGET = PROCESS_TARGETS["function"]
 SCRIPT_TARGET = "taskmill.agent.run_task:script_main"
 CHECKOUT_TARGET = "taskmill.agent.run_task:checkout_main"
 
@@ -58,6 +59,7 @@ class TaskExecution:
         self._lock = threading.Lock()  # guards _child and _abort_reason
         self._child: Child | None = None
         self._abort_reason: str | None = None
+        self._attempt = 0  # this claim's attempt number (0: unknown, unfenced)
         self._thread = threading.Thread(target=self._run, name=f"taskmill-task-{record.id[:8]}", daemon=True)
 
     @property
@@ -101,6 +103,10 @@ class TaskExecution:
         log = TaskLog(self._ctx.store, self.task_id, header=f"agent {self._ctx.worker_id} runs this task")
         prepared: Prepared | None = None
         try:
+            # Every write of this thread (and of the task's process, through TASKMILL_ATTEMPT) is
+            # this attempt's: once a retry has claimed the task, the store refuses them.
+            self._attempt = self._ctx.store.attempt_of(self.task_id)
+            self._ctx.store.set_request_fence(self.task_id, self._attempt)
             kind = task_kind(self.record, [c.name for c in self._ctx.store.get_configs(self.task_id)])
             prepared = self._prepare(kind, log)
             if prepared is not None:
@@ -151,6 +157,8 @@ class TaskExecution:
     def _spawn(self, prepared: Prepared) -> Child:
         """Start the task's process: cold in its venv, else forked from the warm worker."""
         env = {"TASKMILL_TASK_ID": self.task_id}
+        if self._attempt:
+            env["TASKMILL_ATTEMPT"] = str(self._attempt)
         if prepared.kind == TaskKind.controller:
             env["TASKMILL_PIPELINE_MODE"] = "queue"
         spawner, tid = self._ctx.spawner, self.task_id
@@ -207,6 +215,7 @@ def child_environment(base: Mapping[str, str], settings_env: Mapping[str, str]) 
     task or one run, plus ``settings_env`` (the agent's store settings and API key)."""
     drop = {
         "TASKMILL_TASK_ID",
+        "TASKMILL_ATTEMPT",
         "TASKMILL_RESUME",
         "TASKMILL_RECOMPUTE",
         "TASKMILL_PIPELINE_MODE",

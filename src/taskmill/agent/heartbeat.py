@@ -18,7 +18,8 @@ logger = logging.getLogger(__name__)
 class Heartbeat:
     """Sends ``store.heartbeat`` every ``interval`` s (and at once after :meth:`poke`) on a thread.
 
-    Every ``dead_after / 2`` s it also reaps dead agents (:func:`reap_dead_workers`). When the
+    Every ``dead_after / 2`` s it also reaps dead agents (:func:`reap_dead_workers`), counting
+    only the time since this agent last regained the store after an outage. When the
     store no longer knows this agent (another agent reaped it after a long pause), it registers
     again. Store errors are logged and retried at the next beat. Thread-safe.
     """
@@ -43,6 +44,8 @@ class Heartbeat:
         self._current = current_task
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._reachable_since = time.time()  # start of the current run of successful beats
+        self._unreachable = False
         self._thread = threading.Thread(target=self._loop, name="taskmill-heartbeat", daemon=True)
 
     def start(self) -> None:
@@ -71,13 +74,18 @@ class Heartbeat:
             if time.monotonic() >= next_reap:
                 next_reap = time.monotonic() + self._dead_after / 2
                 try:
-                    reap_dead_workers(self._store, me=self._id, dead_after=self._dead_after)
+                    reap_dead_workers(
+                        self._store, me=self._id, dead_after=self._dead_after, since=self._reachable_since
+                    )
                 except TaskmillError as exc:
                     logger.warning("could not check for dead agents: %s", exc)
 
     def _beat(self) -> None:
         try:
             self._store.heartbeat(self._id, self._current())
+            if self._unreachable:  # back after an outage: the others' silence restarts counting now
+                self._unreachable = False
+                self._reachable_since = time.time()
         except NotFoundError:
             logger.warning("agent %s was unregistered (by another agent?); registering again", self._id)
             try:
@@ -85,4 +93,5 @@ class Heartbeat:
             except TaskmillError as exc:
                 logger.warning("could not register again: %s", exc)
         except TaskmillError as exc:
+            self._unreachable = True
             logger.warning("heartbeat failed: %s", exc)

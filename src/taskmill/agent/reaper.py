@@ -3,7 +3,9 @@
 Every agent runs :func:`reap_dead_workers` when it starts and then periodically. Tasks still
 ``in_progress`` under an agent whose last heartbeat is older than ``dead_after`` seconds are marked
 ``failed`` with a message saying so (the pipeline's retry policy applies from there), and the agent
-is unregistered. Many agents may reap at once: each task is failed by a compare-and-set, so only
+is unregistered; silence while the store was unreachable for the reaper itself (an outage) does
+not count. A ``taskmill server`` also reaps by its own uptime (:mod:`taskmill.server.reaper`),
+so a dead agent's tasks fail even with no other agent alive. Many agents may reap at once: each task is failed by a compare-and-set, so only
 one of them writes it. ``last_seen`` comes from each agent's own clock, so clocks of machines
 sharing a store must agree to within a fraction of ``dead_after``.
 """
@@ -22,14 +24,18 @@ from taskmill.store.base import TaskFilter, TaskStore
 logger = logging.getLogger(__name__)
 
 
-def reap_dead_workers(store: TaskStore, *, me: str, dead_after: float, now: float | None = None) -> list[str]:
+def reap_dead_workers(
+    store: TaskStore, *, me: str, dead_after: float, now: float | None = None, since: float = 0.0
+) -> list[str]:
     """Fail the tasks of agents silent for over ``dead_after`` s and unregister them; returns their ids.
 
     Blocking (a few store calls). ``me`` (the caller's own id) is never reaped. ``now`` defaults
-    to the current time (tests pass their own).
+    to the current time (tests pass their own). ``since``: when the caller last started reaching
+    the store (after an outage); silence before it is not counted, so agents that could not
+    reach a store that was down are not declared dead for it.
     """
     now = time.time() if now is None else now
-    dead = [w for w in store.list_workers() if w.id != me and now - w.last_seen > dead_after]
+    dead = [w for w in store.list_workers() if w.id != me and now - max(w.last_seen, since) > dead_after]
     if not dead:
         return []
     running = store.find_tasks(TaskFilter(status=(TaskStatus.in_progress,)))

@@ -71,7 +71,7 @@ class AgentOptions:
     max_tasks: int | None = None  #: exit after this many tasks
     heartbeat: float = 2.0  #: seconds between heartbeats
     dead_after: float = 10.0  #: agents silent this long are dead (their tasks fail)
-    create_queues: bool = False  #: create missing queues instead of refusing to start
+    create_queues: bool = True  #: create missing queues (False: refuse to start without them)
     recheck: float = 5.0  #: claim at least this often (seconds) even without events
     cwd: str | None = None  #: where tasks start; also on the warm worker's sys.path
     preload: tuple[str, ...] = DEFAULT_PRELOAD
@@ -99,7 +99,11 @@ class Agent:
         env = child_environment(os.environ if environ is None else environ, options.child_env)
         preload = [*options.preload, *_store_modules(store.url)]
         self._spawner = Spawner(
-            env=env, preload=preload, sys_path=[options.cwd or os.getcwd()], cwd=options.cwd
+            env=env,
+            preload=preload,
+            sys_path=[options.cwd or os.getcwd()],
+            cwd=options.cwd,
+            ledger=options.cache_dir / "children",
         )
         builder = EnvironmentBuilder(options.cache_dir, installed_distributions(), taskmill_requirement())
         self._ctx = ExecutionContext(store, options.worker_id, self._spawner, builder)
@@ -139,9 +143,9 @@ class Agent:
     def run(self) -> int:
         """Serve the queues; returns the exit code (0). Blocking until the agent ends.
 
-        Raises NotFoundError when a queue does not exist (and ``create_queues`` is off),
-        ConflictError when a live agent has the same id, and ExecutionError when the warm worker
-        cannot start.
+        Missing queues are created (and logged) unless ``create_queues`` is off; then it raises
+        NotFoundError naming the queue. Also raises ConflictError when a live agent has the same id,
+        and ExecutionError when the warm worker cannot start.
         """
         self._start()
         try:
@@ -235,16 +239,17 @@ class Agent:
     def _start(self) -> None:
         opts, store = self._opts, self._store
         for name in opts.queues:
-            if opts.create_queues:
-                store.create_queue(name)
-            else:
-                try:
-                    store.get_queue(name)
-                except QueueNotFoundError as exc:
+            try:
+                store.get_queue(name)
+            except QueueNotFoundError as exc:
+                if not opts.create_queues:
                     raise NotFoundError(
                         f"no queue named '{name}'; create it with `taskmill queues create {name}`, "
-                        "or start the agent with --create-queue"
+                        "or start the agent without --no-create-queue"
                     ) from exc
+                # Idempotent: another agent creating it at the same moment is fine.
+                store.create_queue(name)
+                logger.info("created queue '%s' (it did not exist)", name)
         for worker in store.list_workers():
             silent = time.time() - worker.last_seen
             if worker.id == opts.worker_id and silent < opts.dead_after:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -72,10 +73,49 @@ def cli_settings(ctx: typer.Context) -> Settings:
     return settings.with_(store_url=override) if override else settings
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL; None for other stores and in-memory SQLite."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def require_store(settings: Settings) -> None:
+    """Raise a one-line ValueError when the settings name a SQLite store whose file is missing
+    (read-only commands must not create an empty store as a side effect)."""
+    path = sqlite_file(settings.store_url)
+    if path is not None and not path.exists():
+        raise ValueError(
+            f"no store at {path} yet (nothing has been tracked here); run a script that calls "
+            "Task.init or `taskmill dev`, or point --store / TASKMILL_STORE at an existing store"
+        )
+
+
+def store_missing(ctx: typer.Context, as_json: bool, nothing: str) -> bool:
+    """For list commands: when the store file does not exist, print what an empty store lists
+    (``[]`` with ``--json``, else the ``nothing`` note and where no store was found) and return
+    True, creating nothing; else return False."""
+    path = sqlite_file(cli_settings(ctx).store_url)
+    if path is None or path.exists():
+        return False
+    if as_json:
+        print_json([])
+    else:
+        print_note(f"{nothing} (no store at {path} yet: nothing has been tracked here)")
+    return True
+
+
 @contextmanager
-def opened_store(ctx: typer.Context) -> Iterator[TaskStore]:
-    """Open the store this invocation points at and close it when the command ends."""
+def opened_store(ctx: typer.Context, *, create: bool = True) -> Iterator[TaskStore]:
+    """Open the store this invocation points at and close it when the command ends.
+
+    ``create=False`` (read-only commands): a SQLite store whose file does not exist is not
+    created; a ValueError (one line naming the file and the fix) is raised instead.
+    """
     settings = cli_settings(ctx)
+    if not create:
+        require_store(settings)
     store = open_store(settings.store_url, settings.api_key or None, retry_for=5)
     try:
         yield store

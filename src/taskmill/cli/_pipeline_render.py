@@ -8,7 +8,6 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from taskmill.api.pipeline import operations as ops
 from taskmill.cli._common import (
     format_duration,
     format_timestamp,
@@ -18,6 +17,7 @@ from taskmill.cli._common import (
     status_text,
 )
 from taskmill.core.states import TaskStatus
+from taskmill.runs.views import RunDetail
 from taskmill.types import JSONValue
 
 #: Step status -> (symbol, style). Symbols keep statuses apart without colour (pipes, colour-blind
@@ -69,7 +69,7 @@ def count_text(n: int, style: str) -> Text:
     return Text(str(n), style=style if n else "dim")
 
 
-def run_header(d: ops.RunDetail) -> Table:
+def run_header(d: RunDetail) -> Table:
     """Pipeline, version, status and message, times, parameters, step counts (and the controller
     while the run is running)."""
     s = d.summary
@@ -101,7 +101,7 @@ def run_header(d: ops.RunDetail) -> Table:
     return grid(rows)
 
 
-def steps_table(d: ops.RunDetail) -> Table:
+def steps_table(d: RunDetail) -> Table:
     """One row per step in topological order; Stage and Attempts columns only when they say something."""
     table = new_table()
     retried = any(len(step.attempts) > 1 for step in d.steps)
@@ -121,7 +121,7 @@ def steps_table(d: ops.RunDetail) -> Table:
     return table
 
 
-def steps_tree(d: ops.RunDetail) -> Tree:
+def steps_tree(d: RunDetail) -> Tree:
     """The steps as a tree from the roots down; a step with several parents is drawn under the
     first and marked "(see above)" under the others."""
     tree = Tree(Text(d.summary.name, style="bold"), guide_style="dim")

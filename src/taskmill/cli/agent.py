@@ -79,8 +79,12 @@ def agent(
         ),
     ] = None,
     create_queue: Annotated[
-        bool, typer.Option("--create-queue", help="Create the queues if they do not exist.")
-    ] = False,
+        bool,
+        typer.Option(
+            "--create-queue/--no-create-queue",
+            help="Create the queues that do not exist (default), or refuse to start without them.",
+        ),
+    ] = True,
     gpus: Annotated[
         str | None,
         typer.Option(
@@ -97,8 +101,8 @@ def agent(
 
     Tasks run in this agent's Python environment (forked from a warm worker), from a checkout of
     their git commit when they record one, and in a cached virtualenv when their packages differ.
-    SIGTERM or Ctrl-C stops the agent: running tasks are aborted (marked stopped) and the agent
-    unregisters.
+    Queues that do not exist yet are created (and the agent says so). SIGTERM or Ctrl-C stops
+    the agent: running tasks are aborted (marked stopped) and the agent unregisters.
 
     Examples:
 

@@ -1,8 +1,9 @@
 """The ``taskmill`` command: root app, global options and error reporting.
 
-Sub-commands live in small modules (:mod:`.tasks`, :mod:`.projects`, :mod:`.queues`) and are
-mounted here. Every command opens the store itself (see :func:`._common.opened_store`); the root
-callback only records the global ``--store`` override in the typer context.
+Sub-commands live in small modules (:mod:`.tasks`, :mod:`.projects`, :mod:`.queues`,
+:mod:`.datasets`, :mod:`.dev`, :mod:`.remote`, :mod:`.configure`, ...) and are mounted here.
+Every command opens the store itself (see :func:`._common.opened_store`); the root callback
+only records the global ``--store`` override in the typer context.
 """
 
 from __future__ import annotations
@@ -13,7 +14,19 @@ import typer
 from typer.core import TyperGroup
 
 from taskmill import __version__
-from taskmill.cli import agent, pipelines, projects, queues, server, tasks
+from taskmill.cli import (
+    agent,
+    configure,
+    datasets,
+    dev,
+    pipelines,
+    projects,
+    queues,
+    remote,
+    server,
+    store_admin,
+    tasks,
+)
 from taskmill.cli._common import CliState, print_error
 from taskmill.errors import TaskmillError
 
@@ -47,7 +60,13 @@ app.add_typer(projects.app, name="projects")
 app.add_typer(queues.app, name="queues")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(server.app, name="server")
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(configure.app, name="config")
+app.add_typer(store_admin.app, name="store")
 app.command("agent", cls=agent.AgentCommand)(agent.agent)
+app.command("dev")(dev.dev)
+app.command("run-remote")(remote.run_remote)
+app.command("login")(configure.login)
 
 
 def _print_version(value: bool) -> None:
@@ -72,12 +91,14 @@ def root(
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    """taskmill: inspect tasks, projects and queues of a taskmill store.
+    """taskmill: run and inspect tasks, pipelines, datasets, queues and agents of a taskmill store.
 
     The store is TASKMILL_STORE, or `store` in $TASKMILL_HOME/config.toml, or
     ~/.taskmill/store.db; --store overrides them all.
 
     Examples:
+
+        taskmill dev
 
         taskmill tasks list --project mnist --status running
 

@@ -1,7 +1,7 @@
 """``taskmill pipelines``: list pipelines and runs, show a run's DAG, explain cache decisions,
 resume a failed or aborted run, abort a running one.
 
-The data comes from :mod:`taskmill.api.pipeline.operations` (shared with the web UI) and is drawn
+The data comes from :mod:`taskmill.runs.commands` (shared with the web UI) and is drawn
 by :mod:`taskmill.cli._pipeline_render`; this module parses arguments and wires the two together.
 """
 
@@ -13,9 +13,6 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from taskmill.api.pipeline import operations as ops
-from taskmill.api.pipeline.run_views import param_updates
-from taskmill.api.session import Session
 from taskmill.cli._common import (
     cli_settings,
     format_duration,
@@ -29,6 +26,7 @@ from taskmill.cli._common import (
     short_id,
     status_text,
     stdout_console,
+    store_missing,
 )
 from taskmill.cli._pipeline_render import (
     count_text,
@@ -39,6 +37,8 @@ from taskmill.cli._pipeline_render import (
     steps_tree,
 )
 from taskmill.core.states import TaskStatus
+from taskmill.runs import commands
+from taskmill.runs.editing import param_updates
 
 app = typer.Typer(help="List, inspect, resume and abort pipeline runs.", no_args_is_help=True)
 
@@ -58,8 +58,10 @@ def list_pipelines(ctx: typer.Context, as_json: AsJson = False) -> None:
 
         taskmill pipelines list --json
     """
-    with opened_store(ctx) as store:
-        pipes = ops.list_pipelines(store)
+    if store_missing(ctx, as_json, "No pipelines yet: run a script that uses PipelineController."):
+        return
+    with opened_store(ctx, create=False) as store:
+        pipes = commands.list_pipelines(store)
     if as_json:
         print_json([p.to_dict() for p in pipes])
         return
@@ -111,8 +113,8 @@ def list_runs(
 
         taskmill pipelines runs etl --project warehouse --json
     """
-    with opened_store(ctx) as store:
-        runs = ops.list_runs(store, project, pipeline)
+    with opened_store(ctx, create=False) as store:
+        runs = commands.list_runs(store, project, pipeline)
     if as_json:
         print_json([r.to_dict() for r in runs])
         return
@@ -153,8 +155,8 @@ def show_run(
 
         taskmill pipelines show 5607d790 --tree
     """
-    with opened_store(ctx) as store:
-        detail = ops.run_detail(store, resolve_task(store, run).id)
+    with opened_store(ctx, create=False) as store:
+        detail = commands.run_detail(store, resolve_task(store, run).id)
     if as_json:
         print_json(detail.to_dict())
         return
@@ -184,8 +186,8 @@ def explain(
 
         taskmill pipelines explain 5607d790 train --json
     """
-    with opened_store(ctx) as store:
-        data = ops.explain_step(store, resolve_task(store, run).id, step)
+    with opened_store(ctx, create=False) as store:
+        data = commands.explain_step(store, resolve_task(store, run).id, step)
     if as_json:
         print_json(data)
     else:
@@ -241,30 +243,28 @@ def resume(
         taskmill pipelines resume 5607d790 --param lr=0.01 --recompute train --mode process
     """
     overrides = _params(param or [])
-    session = Session(cli_settings(ctx))
-    try:
-        run_id = resolve_task(session.store, run).id
+    with opened_store(ctx) as store:
+        run_id = resolve_task(store, run).id
         if queue:
             if overrides:
-                session.store.set_params(run_id, param_updates(session.store.get_params(run_id), overrides))
-            queued = ops.enqueue_resume(session.store, run_id, queue)
+                store.set_params(run_id, param_updates(store.get_params(run_id), overrides))
+            queued = commands.enqueue_resume(store, run_id, queue)
             print_note(f"Run {queued.name} ({queued.id}) is queued on '{queue}' to resume")
             return
 
-        def announce(plan: ops.ResumePlan) -> None:
+        def announce(plan: commands.ResumePlan) -> None:
             print_note(f"Resuming {plan.run.name} ({plan.run.id}): {' '.join(plan.command)}  (in {plan.cwd})")
 
-        code = ops.resume_run(
-            session,
+        code = commands.resume_run(
+            store,
             run_id,
+            env=cli_settings(ctx).to_env(),
             params=overrides,
             recompute=True if recompute_all else list(recompute or []),
             mode=mode,
             announce=announce,
         )
-        record = session.store.get_task(run_id)
-    finally:
-        session.close()
+        record = store.get_task(run_id)
     reason = record.status_reason or record.status_message
     note = f": {reason}" if reason and reason != record.status.value else ""
     print_note(f"Run {record.name} ({short_id(record.id)}) is {record.status.label}{note}")
@@ -304,21 +304,20 @@ def new_run(
         taskmill pipelines new-run 5607d790 --param n=10 --queue services
     """
     overrides = _params(param or [])
-    session = Session(cli_settings(ctx))
-    try:
-        source = resolve_task(session.store, run).id
+    with opened_store(ctx) as store:
+        source = resolve_task(store, run).id
         if queue:
-            queued = ops.enqueue_run(session.store, source, queue, params=overrides)
+            queued = commands.enqueue_run(store, source, queue, params=overrides)
             print_note(f"Run {queued.name} ({queued.id}) is queued on '{queue}'")
             return
 
-        def announce(plan: ops.ResumePlan) -> None:
+        def announce(plan: commands.ResumePlan) -> None:
             print_note(f"Starting {plan.run.name} ({plan.run.id}): {' '.join(plan.command)}  (in {plan.cwd})")
 
-        new_id, code = ops.new_run(session, source, params=overrides, mode=mode, announce=announce)
-        record = session.store.get_task(new_id)
-    finally:
-        session.close()
+        new_id, code = commands.new_run(
+            store, source, env=cli_settings(ctx).to_env(), params=overrides, mode=mode, announce=announce
+        )
+        record = store.get_task(new_id)
     print_note(f"Run {record.name} ({short_id(record.id)}) is {record.status.label}")
     if code or record.status != TaskStatus.completed:
         raise typer.Exit(code=code or 1)
@@ -334,5 +333,5 @@ def abort(ctx: typer.Context, run: RunRef) -> None:
         taskmill pipelines abort 5607d790
     """
     with opened_store(ctx) as store:
-        message = ops.abort_run(store, resolve_task(store, run).id)
+        message = commands.abort_run(store, resolve_task(store, run).id)
     typer.echo(message)

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from taskmill.cli._common import format_time, new_table, opened_store, print_json, print_note, stdout_console
+from taskmill.cli._common import (
+    format_time,
+    new_table,
+    opened_store,
+    print_json,
+    print_note,
+    stdout_console,
+    store_missing,
+)
 
 app = typer.Typer(help="List projects.", no_args_is_help=True)
 
@@ -28,7 +36,9 @@ def list_projects(
 
         taskmill projects list --all --json
     """
-    with opened_store(ctx) as store:
+    if store_missing(ctx, as_json, "No projects yet."):
+        return
+    with opened_store(ctx, create=False) as store:
         found = store.list_projects(include_hidden=show_all)
     if as_json:
         print_json([asdict(p) | {"hidden": p.hidden} for p in found])

@@ -18,6 +18,7 @@ from taskmill.cli._common import (
     resolve_task,
     short_id,
     stdout_console,
+    store_missing,
 )
 from taskmill.core.model import TaskRecord, WorkerRecord
 from taskmill.core.states import TaskStatus
@@ -43,7 +44,9 @@ def list_queues(
 
         taskmill queues list --json
     """
-    with opened_store(ctx) as store:
+    if store_missing(ctx, as_json, "No queues yet; create one with `taskmill queues create NAME`."):
+        return
+    with opened_store(ctx, create=False) as store:
         found = store.list_queues()
         workers = store.list_workers()
         running = store.find_tasks(TaskFilter(status=(TaskStatus.in_progress,))) if workers else []
@@ -158,7 +161,7 @@ def show_queue(
 
         taskmill queues show default
     """
-    with opened_store(ctx) as store:
+    with opened_store(ctx, create=False) as store:
         entries = store.queue_entries(name)
         tasks = {t.id: t for t in store.find_tasks(TaskFilter(ids=tuple(e.task_id for e in entries)))}
     if as_json:

@@ -81,6 +81,16 @@ def server(
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Serve without API keys (trusted networks and tests only).")
     ] = False,
+    artifact_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--artifact-allow",
+            metavar="PREFIX",
+            help="Also serve artifact and model bytes recorded under PREFIX (an absolute folder or a URL "
+            "with a host; repeatable); default: TASKMILL_SERVER_ARTIFACT_ALLOW / config "
+            "server.artifact_allow. Records anywhere else are refused.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the store at --store over HTTP until Ctrl-C.
 
@@ -109,11 +119,14 @@ def server(
     opened = open_store(settings.store_url)
     try:
         artifact_store = ArtifactStore(settings.artifacts_uri, str(settings.cache_dir))
-        app_ = create_app(opened, artifact_store, auth=not no_auth)
+        allow = tuple(artifact_allow) if artifact_allow else settings.server_artifact_allow
+        app_ = create_app(opened, artifact_store, auth=not no_auth, artifact_allow=allow)
         base = f"http://{host}:{port}"
         typer.echo(f"taskmill server on {base}  (web UI {base}/, API {base}/api/v1, docs {base}/docs)")
         typer.echo(f"  store:     {redact(settings.store_url)}")
         typer.echo(f"  artifacts: {artifact_store.default_uri}")
+        if allow:
+            typer.echo(f"  also read: {', '.join(allow)}  (server.artifact_allow)")
         if no_auth:
             print_note("Authentication is OFF (--no-auth): anyone who can reach this port can use the store.")
         elif not any(not k.is_revoked for k in opened.list_api_keys()):
@@ -133,6 +146,15 @@ def server(
 def create_key(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="A label: who or what uses the key.")] = "",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            metavar="admin|user",
+            help="admin: may also create, list and revoke keys; user: everything else (agents). "
+            "Default: admin for the store's first key, user after.",
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Create an API key and print its secret (shown only this once).
@@ -140,9 +162,11 @@ def create_key(
     Example:
 
         taskmill server create-key --name laptop --store sqlite:////srv/taskmill/store.db
+
+        taskmill server create-key --name agents --role user
     """
     with _opened(ctx, store) as opened:
-        key_id, secret = opened.create_api_key(name)
+        key_id, secret = opened.create_api_key(name, role=role)
     typer.echo(secret)
     print_note(f"Created API key {key_id}{f' ({name})' if name else ''}. Its secret is printed above, once:")
     print_note("store it now (clients read TASKMILL_API_KEY or `api_key` in the config file).")
@@ -164,11 +188,11 @@ def list_keys(
         print_note("No API keys yet; create one with `taskmill server create-key --name NAME`.")
         return
     table = new_table()
-    for column in ("Id", "Name", "Created", "Revoked"):
+    for column in ("Id", "Name", "Role", "Created", "Revoked"):
         table.add_column(column)
     for k in keys:
         table.add_row(
-            k.id, k.name or "-", format_time(k.created), format_time(k.revoked) if k.revoked else "-"
+            k.id, k.name or "-", k.role, format_time(k.created), format_time(k.revoked) if k.revoked else "-"
         )
     stdout_console().print(table)
 

@@ -1,4 +1,8 @@
-"""``taskmill tasks``: list tasks, show one in detail, print or follow its console log."""
+"""``taskmill tasks``: list tasks, show one in detail, print or follow its console log.
+
+The commands that change one task (abort, clone, delete, archive, artifacts get) live in
+:mod:`.task_actions` and are mounted here.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from taskmill.api.editing import set_draft_params
+from taskmill.cli import task_actions
 from taskmill.cli._common import (
     format_duration,
     format_time,
@@ -22,14 +26,21 @@ from taskmill.cli._common import (
     short_id,
     status_text,
     stdout_console,
+    store_missing,
     task_duration,
 )
 from taskmill.cli._detail import collect_details, render_details
 from taskmill.core.model import LogLine
 from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.runs.editing import set_draft_params
 from taskmill.store.base import TaskFilter, TaskStore
 
-app = typer.Typer(help="List and inspect tasks.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, abort, clone, delete and archive tasks.", no_args_is_help=True)
+app.command("abort")(task_actions.abort_task)
+app.command("clone")(task_actions.clone_task)
+app.command("delete")(task_actions.delete_task)
+app.command("archive")(task_actions.archive_task)
+app.add_typer(task_actions.artifacts_app, name="artifacts")
 
 #: The ID argument of the commands that act on one task.
 TaskRef = Annotated[str, typer.Argument(metavar="ID", help="Task id, or a unique prefix of 4+ characters.")]
@@ -98,7 +109,9 @@ def list_tasks(
     """
     if recursive and project is None:
         raise typer.BadParameter("--recursive needs --project", param_hint="--recursive")
-    with opened_store(ctx) as store:
+    if store_missing(ctx, as_json, "No tasks match."):
+        return
+    with opened_store(ctx, create=False) as store:
         flt = TaskFilter(
             project=project,
             include_subprojects=recursive,
@@ -160,7 +173,7 @@ def show_task(
 
         taskmill tasks show 3f2a9c01 --json
     """
-    with opened_store(ctx) as store:
+    with opened_store(ctx, create=False) as store:
         details = collect_details(store, resolve_task(store, task_id))
     if as_json:
         print_json(details.to_dict())
@@ -250,7 +263,7 @@ def task_logs(
     if follow and as_json:
         # --json promises one JSON document, which a stream that is still growing cannot be.
         raise typer.BadParameter("--json cannot be combined with --follow", param_hint="--json")
-    with opened_store(ctx) as store:
+    with opened_store(ctx, create=False) as store:
         task = resolve_task(store, task_id)
         # with --tail only the end is read: a long log is not loaded whole
         lines = store.get_log(task.id, tail=None if tail is None else max(tail, 1))
