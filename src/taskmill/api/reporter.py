@@ -163,7 +163,10 @@ class ConsoleTee(io.TextIOBase):
             reporter.log(rest, "error" if self._stream == "stderr" else "info", self._stream)
 
     def isatty(self) -> bool:
-        return self._target.isatty()
+        try:
+            return self._target.isatty()
+        except ValueError:  # the stream was closed under us (e.g. at interpreter exit)
+            return False
 
     def fileno(self) -> int:
         return self._target.fileno()

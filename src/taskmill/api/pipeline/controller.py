@@ -75,6 +75,7 @@ class PipelineController(PipelineLaunch):
         recompute: bool | Sequence[str] = False,
         resume: str | None = None,
         progress: bool | None = None,
+        launcher: str | None = None,
     ) -> None:
         """Run the controller here and block until the run ends.
 
@@ -84,10 +85,19 @@ class PipelineController(PipelineLaunch):
         step names, to ignore the cache.
         ``resume``: the id of a failed, aborted or interrupted run to continue (completed steps
         are kept). ``progress``: live progress display (default: when the output is a terminal).
+        ``launcher``: where process-mode steps run (``"process"``, ``"dask"``, ``"ray"``,
+        ``"NAME@ADDRESS"`` or a ``taskmill.launchers`` entry point; default ``TASKMILL_LAUNCHER``).
         """
         requested = RunMode.process if run_pipeline_steps_locally else RunMode.queue
         mode = chosen_mode(requested, PROCESS.session().settings)
-        self._execute(mode, max_parallel=max_parallel, recompute=recompute, resume=resume, progress=progress)
+        self._execute(
+            mode,
+            max_parallel=max_parallel,
+            recompute=recompute,
+            resume=resume,
+            progress=progress,
+            launcher=launcher,
+        )
 
     def debug_pipeline(
         self,
