@@ -216,10 +216,6 @@ GAPS: dict[tuple[str, str], str] = {
         "path in the agent's local artifacts folder, which the server refuses ('artifact location ... "
         "is refused: it is outside these locations'), so the step has no plot (joblib models do upload)"
     ),
-    ("test_pipeline_from_tasks", "debug"): (
-        "debug mode (debug_pipeline / TASKMILL_PIPELINE_MODE=debug) fails add_step task steps "
-        "('the in-process mode runs function steps only') instead of running them as processes"
-    ),
     **{
         ("test_decorated_pipeline_step_decorators", mode): (
             "PipelineDecorator.component of a function wrapped by a decorator without functools.wraps "
