@@ -6,7 +6,8 @@ Every agent runs :func:`reap_dead_workers` when it starts and then periodically.
 is unregistered; silence while the store was unreachable for the reaper itself (an outage) does
 not count. A ``taskmill server`` also reaps by its own uptime (:mod:`taskmill.server.reaper`),
 so a dead agent's tasks fail even with no other agent alive. Many agents may reap at once: each
-task is failed by a compare-and-set, so only one of them writes it. ``last_seen`` comes from each agent's own clock, so clocks of machines
+task is failed by a compare-and-set, so only one of them writes it. ``last_seen`` comes from each
+agent's own clock, so clocks of machines
 sharing a store must agree to within a fraction of ``dead_after``.
 """
 
