@@ -81,9 +81,12 @@ class Heartbeat:
                     logger.warning("could not check for dead agents: %s", exc)
 
     def _beat(self) -> None:
+        started = time.time()
         try:
             self._store.heartbeat(self._id, self._current())
-            if self._unreachable:  # back after an outage: the others' silence restarts counting now
+            # A beat that failed, or that took long (a client retrying through an outage), means
+            # the store was out of reach: the others' silence is counted again from now on.
+            if self._unreachable or time.time() - started > max(1.0, self._interval):
                 self._unreachable = False
                 self._reachable_since = time.time()
         except NotFoundError:

@@ -7,8 +7,8 @@ is unregistered; silence while the store was unreachable for the reaper itself (
 not count. A ``taskmill server`` also reaps by its own uptime (:mod:`taskmill.server.reaper`),
 so a dead agent's tasks fail even with no other agent alive. Many agents may reap at once: each
 task is failed by a compare-and-set, so only one of them writes it. ``last_seen`` comes from each
-agent's own clock, so clocks of machines
-sharing a store must agree to within a fraction of ``dead_after``.
+agent's own clock, so clocks of machines sharing a store must agree to within a fraction of
+``dead_after``.
 """
 
 from __future__ import annotations
