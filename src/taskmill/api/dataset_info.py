@@ -91,28 +91,12 @@ class DatasetInfo(DatasetCore):
     def rename(cls, new_dataset_name: str, dataset_project: str, dataset_name: str) -> None:
         """Rename a dataset: every version of ``dataset_project``/``dataset_name``. NotFoundError
         when there is none."""
-        versions = find_versions(dataset_project, dataset_name)
-        if not versions:
-            raise NotFoundError(f"no dataset named '{dataset_name}' in project '{dataset_project}'")
-        store = PROCESS.session().store
-        with store.batch():
-            for record in versions:
-                store.update_task(
-                    record.id,
-                    name=new_dataset_name,
-                    project=hidden_project(dataset_project, new_dataset_name),
-                )
+        _relocate(dataset_project, dataset_name, project=dataset_project, name=new_dataset_name)
 
     @classmethod
     def move_to_project(cls, new_dataset_project: str, dataset_project: str, dataset_name: str) -> None:
         """Move every version of ``dataset_project``/``dataset_name`` to ``new_dataset_project``."""
-        versions = find_versions(dataset_project, dataset_name)
-        if not versions:
-            raise NotFoundError(f"no dataset named '{dataset_name}' in project '{dataset_project}'")
-        store = PROCESS.session().store
-        with store.batch():
-            for record in versions:
-                store.update_task(record.id, project=hidden_project(new_dataset_project, dataset_name))
+        _relocate(dataset_project, dataset_name, project=new_dataset_project, name=dataset_name)
 
     def get_default_storage(self) -> str:
         """Where this version's files are uploaded (its task's output location)."""
@@ -132,3 +116,18 @@ class DatasetInfo(DatasetCore):
     def link_entries_dict(self) -> dict[str, dict[str, Any]]:
         """External links by path: always empty (see ``link_entries``)."""
         return {}
+
+
+def _relocate(dataset_project: str, dataset_name: str, *, project: str, name: str) -> None:
+    """Give every version of ``dataset_project``/``dataset_name`` the dataset ``project``/``name``
+    (one batch); NotFoundError when there is no version."""
+    versions = find_versions(dataset_project, dataset_name)
+    if not versions:
+        raise NotFoundError(f"no dataset named '{dataset_name}' in project '{dataset_project}'")
+    store = PROCESS.session().store
+    fields: dict[str, object] = {"project": hidden_project(project, name)}
+    if name != dataset_name:
+        fields["name"] = name
+    with store.batch():
+        for record in versions:
+            store.update_task(record.id, **fields)
