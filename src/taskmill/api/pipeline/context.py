@@ -66,6 +66,7 @@ class DecoratorContext:
         self._lock = threading.Lock()
         self.mode: RunMode | None = None  #: run_locally() / debug_pipeline(); None: not chosen
         self.default_queue: str | None = None  #: set_default_execution_queue()
+        self.launcher: str | None = None  #: run_locally(launcher=): the steps' launcher spec
         self.current: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar(
             "taskmill_current_pipeline", default=None
         )
@@ -87,6 +88,7 @@ class DecoratorContext:
         with self._lock:
             self.mode = None
             self.default_queue = None
+            self.launcher = None
             self._instances = []
 
 

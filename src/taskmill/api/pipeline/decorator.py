@@ -47,9 +47,6 @@ from taskmill.engine.launchers import RunMode
 from taskmill.runs.records import interrupt_unfinished, next_run_number
 from taskmill.runs.restore import stored_steps
 
-#: the attribute of DECORATOR holding run_locally()'s launcher spec (process-wide, like its mode)
-_LAUNCHER_SWITCH = "launcher"
-
 __all__ = ["Component", "PipelineDecorator"]
 
 
@@ -218,8 +215,7 @@ class PipelineDecorator(PipelineController):
         ``launcher``: run the steps with that launcher instead (a spec, ``NAME[@ADDRESS]``, e.g.
         ``"dask"``; see :mod:`taskmill.engine.launcher_plugins`)."""
         DECORATOR.mode = RunMode.process
-        # TODO(coordinator): a typed DecoratorContext.launcher field (cleared by reset()).
-        setattr(DECORATOR, _LAUNCHER_SWITCH, launcher)
+        DECORATOR.launcher = launcher
 
     @classmethod
     def debug_pipeline(cls) -> None:  # type: ignore[override]  # ClearML: a class-level switch
@@ -310,7 +306,7 @@ class PipelineDecorator(PipelineController):
             open_ended=True,
             on_change=driver.on_change,
             on_end=driver.release,
-            launcher=getattr(DECORATOR, _LAUNCHER_SWITCH, None),
+            launcher=DECORATOR.launcher,
         )
         return driver.drive(self._start_run(task, plan), self._function, params, return_value=return_value)
 
