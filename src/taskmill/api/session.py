@@ -193,15 +193,6 @@ class ProcessContext:
         #: with the stored values) by Task.init; ``connect_argparse`` is Task.init's switch for it
         self.parsed_args: list[Any] = []
         self.connect_argparse: bool = True
-        #: PipelineDecorator.run_locally() / debug_pipeline() choose how decorated pipelines run
-        self.decorator_mode: str = ""
-        self.decorator_default_queue: str | None = None
-        #: the decorated pipeline whose function runs in this thread/context
-        self.current_pipeline: contextvars.ContextVar[Any] = contextvars.ContextVar(
-            "taskmill_current_pipeline", default=None
-        )
-        #: runs started with multi_instance_support="parallel", waited on by wait_for_multi_pipelines()
-        self.multi_pipelines: list[Any] = []
         #: reporters of Task objects of this process, flushed at exit so no report is lost
         self.reporters: weakref.WeakSet[Reporter] = weakref.WeakSet()
         #: the step task running in this thread/context (in-process pipeline steps)
