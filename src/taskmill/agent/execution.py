@@ -18,9 +18,9 @@ from taskmill.agent.children import Child, Spawner
 from taskmill.agent.environment import EnvironmentBuilder, Prepared, TaskKind, task_kind
 from taskmill.agent.errors import EnvironmentBuildError
 from taskmill.agent.tasklog import TaskLog
-from taskmill.api.pipeline.step_main import PROCESS_TARGETS
 from taskmill.core.model import TaskRecord
 from taskmill.core.states import TaskStatus
+from taskmill.core.stored import STEP_TARGETS
 from taskmill.errors import ConflictError, InvalidTransitionError, TaskmillError
 from taskmill.store.base import TaskStore
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 KILL_GRACE = 1.0
 
 #: Warm-worker targets per kind of task (see :mod:`taskmill.agent.run_task`).
-FUNCTION_TARGET = PROCESS_TARGETS["function"]
+FUNCTION_TARGET = STEP_TARGETS["function"]
 SCRIPT_TARGET = "taskmill.agent.run_task:script_main"
 CHECKOUT_TARGET = "taskmill.agent.run_task:checkout_main"
 

@@ -7,6 +7,7 @@ written by one version and read by another agrees on its spelling. Constants onl
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Final
 
 #: Queue every new store offers for ordinary tasks and steps (ClearML Server ships it).
@@ -26,3 +27,13 @@ RETURN: Final = "return"
 FUNCTION_PAYLOAD: Final = "__function__"
 #: Configuration object holding a run's DAG (ClearML's name; the UI reads it).
 PIPELINE_CONFIG: Final = "Pipeline"
+#: The step process entry points, by step kind: the ``"module:function"`` a process launcher's
+#: child or an agent runs with the task id (defined in :mod:`taskmill.api.pipeline.step_main`).
+#: Named here, below every layer that starts step processes, so an agent names them without
+#: importing the pipeline API.
+STEP_TARGETS: Final = MappingProxyType(
+    {
+        "function": "taskmill.api.pipeline.step_main:run_function",
+        "task": "taskmill.api.pipeline.step_main:run_script",
+    }
+)

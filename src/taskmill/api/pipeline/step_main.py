@@ -16,7 +16,6 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Final
 
 from taskmill.api.capture import module_of, script_folder
@@ -24,7 +23,7 @@ from taskmill.api.reporter import Reporter
 from taskmill.api.session import PROCESS, Session
 from taskmill.api.task import Task
 from taskmill.core.states import TaskStatus
-from taskmill.core.stored import FUNCTION_PAYLOAD
+from taskmill.core.stored import FUNCTION_PAYLOAD, STEP_TARGETS
 from taskmill.engine.backend import Backend
 from taskmill.engine.function_io import read_arguments, split_returns, store_outputs
 from taskmill.engine.steps import load_function
@@ -37,12 +36,9 @@ STEP_PRELOAD: Final = (
     "cloudpickle",
 )
 
-#: The step process entry points, by step kind: the ``"module:function"`` a
-#: :class:`~taskmill.engine.launchers.ProcessLauncher` child or an agent runs with the task id.
-#: The one place they are named.
-PROCESS_TARGETS: Final[Mapping[str, str]] = MappingProxyType(
-    {"function": f"{__name__}:run_function", "task": f"{__name__}:run_script"}
-)
+#: The step process entry points, by step kind (:data:`taskmill.core.stored.STEP_TARGETS`, which
+#: names this module's ``run_function`` and ``run_script``).
+PROCESS_TARGETS: Final[Mapping[str, str]] = STEP_TARGETS
 
 
 def backend_for(session: Session) -> Backend:
