@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
@@ -64,26 +64,17 @@ BUILTIN_LAUNCHERS: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
-@dataclass
-class RoutedHooks(StepHooks):
-    """Step hooks with the step's own launcher spec (None: the run's launcher)."""
-
-    launcher: str | None = None
-
-
 def with_launcher(hooks: StepHooks, launcher: str | None) -> StepHooks:
     """``hooks`` carrying the step launcher spec ``launcher`` (unchanged when None)."""
     if launcher is None:
         return hooks
     parse_spec(launcher)  # a malformed spec fails where the step is defined
-    fields = {name: getattr(hooks, name) for name in StepHooks.__dataclass_fields__}
-    return RoutedHooks(**fields, launcher=launcher)
+    return replace(hooks, launcher=launcher)
 
 
 def step_launcher(node: Node) -> str | None:
     """The launcher spec a step asked for (None: the run's)."""
-    hooks = node.hooks
-    return hooks.launcher if isinstance(hooks, RoutedHooks) else None
+    return node.hooks.launcher
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:

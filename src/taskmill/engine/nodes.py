@@ -78,6 +78,8 @@ class StepHooks:
     retry_on_failure: int | Callable[..., bool] | None = None
     #: objects passed as function kwargs that are not JSON-able; uploaded to the controller at start
     object_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: the step's own launcher spec (``NAME[@ADDRESS]``); None: the run's launcher
+    launcher: str | None = None
 
 
 @dataclass(eq=False)
