@@ -33,6 +33,7 @@ import pytest
 
 from taskmill import Dataset, Task
 from taskmill.api.session import PROCESS
+from tests.processes import Processes, free_port
 
 EXAMPLES = Path(__file__).resolve().parent / "clearml_examples"
 BIN = Path(sys.executable).parent
@@ -49,12 +50,6 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Remote:
     """A running server and its two agents (``services``, ``default``)."""
@@ -69,32 +64,27 @@ class Remote:
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     """``taskmill server`` on SQLite and two ``taskmill agent`` processes, for the whole module."""
     root = tmp_path_factory.mktemp("clearml-remote")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    procs: list[subprocess.Popen[bytes]] = []
-    logs: list[Any] = []
+    with Processes(root) as procs:
 
-    def start(name: str, args: list[str], home: Path, **extra: str) -> None:
-        log = (root / f"{name}.log").open("wb")
-        logs.append(log)
-        env = _clean_env(TASKMILL_HOME=str(home), **extra)
-        procs.append(subprocess.Popen([TASKMILL, *args], env=env, stdout=log, stderr=subprocess.STDOUT))
+        def start(name: str, args: list[str], home: Path, **extra: str) -> None:
+            procs.start(name, [TASKMILL, *args], _clean_env(TASKMILL_HOME=str(home), **extra))
 
-    start(
-        "server",
-        [
+        start(
             "server",
-            "--no-auth",
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:///{root / 'server.db'}",
-            "--artifacts",
-            str(root / "server-artifacts"),
-        ],
-        root / "server-home",
-    )
-    try:
+            [
+                "server",
+                "--no-auth",
+                "--port",
+                str(port),
+                "--store",
+                f"sqlite:///{root / 'server.db'}",
+                "--artifacts",
+                str(root / "server-artifacts"),
+            ],
+            root / "server-home",
+        )
         _wait(lambda: _reachable(port), 30, "the server to listen")
         for name, args in (
             ("services", ["--queue", "services", "--services-mode"]),
@@ -107,17 +97,6 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
                 TASKMILL_STORE=url,
             )
         yield Remote(url, root)
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in logs:
-            log.close()
 
 
 def _reachable(port: int) -> bool:

@@ -4,7 +4,6 @@ store, a ``services`` agent (controllers) and a ``default`` agent (steps)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from taskmill.store.http import HttpTaskStore
+from tests.processes import Processes, free_port
 
 TASKMILL = str(Path(sys.executable).parent / "taskmill")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def client_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -45,21 +39,11 @@ def team(tmp_path: Path) -> Iterator[tuple[dict[str, str], HttpTaskStore]]:
     key = created.stdout.strip().splitlines()[0]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    procs = []
-    logs = []
-    log = (tmp_path / "server.log").open("wb")
-    logs.append(log)
-    procs.append(
-        subprocess.Popen(
-            [TASKMILL, "server", "--port", str(port), "--store", db],
-            env=server_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    )
     client = {"TASKMILL_STORE": url, "TASKMILL_API_KEY": key}
     store = HttpTaskStore(url, key)
+    procs = Processes(tmp_path)
     try:
+        procs.start("server", [TASKMILL, "server", "--port", str(port), "--store", db], server_env)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -70,25 +54,12 @@ def team(tmp_path: Path) -> Iterator[tuple[dict[str, str], HttpTaskStore]]:
                     raise
                 time.sleep(0.2)
         for name, args in (("services", ["--services-mode"]), ("default", [])):
-            agent_log = (tmp_path / f"agent-{name}.log").open("wb")
-            logs.append(agent_log)
-            procs.append(
-                subprocess.Popen(
-                    [TASKMILL, "agent", "--queue", name, *args, "--create-queue", "--id", f"agent-{name}"],
-                    env=client_env(tmp_path / f"agent-{name}", client),
-                    stdout=agent_log,
-                    stderr=subprocess.STDOUT,
-                )
+            procs.start(
+                f"agent-{name}",
+                [TASKMILL, "agent", "--queue", name, *args, "--create-queue", "--id", f"agent-{name}"],
+                client_env(tmp_path / f"agent-{name}", client),
             )
         yield client_env(tmp_path / "client-home", client), store
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        procs.stop()
         store.close()
-        for opened in logs:
-            opened.close()

@@ -5,7 +5,6 @@ and resumed, one re-run with a changed parameter from the CLI. Every part is a r
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,7 @@ from taskmill.core.states import TaskStatus
 from taskmill.store.base import TaskFilter
 from taskmill.store.http import HttpTaskStore
 from tests.plugins.s3 import S3Server
+from tests.processes import Processes, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -50,12 +50,6 @@ pipe.add_function_step("gated", wait_for_gate, function_return="total",
 pipe.set_default_execution_queue("default")
 pipe.start(queue="services")
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -91,7 +85,7 @@ def _env(home: Path, extra: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture
 def team(pg_url: str, s3_server: S3Server, tmp_path: Path) -> Iterator[Team]:
-    procs: list[subprocess.Popen[bytes]] = []
+    procs = Processes(tmp_path)
     server_env = _env(tmp_path / "server-home", s3_server.env)
     key = (
         subprocess.run(
@@ -104,25 +98,21 @@ def team(pg_url: str, s3_server: S3Server, tmp_path: Path) -> Iterator[Team]:
         .stdout.strip()
         .splitlines()[0]
     )
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "server.log", "wb")
-    procs.append(
-        subprocess.Popen(
-            [
-                TASKMILL,
-                "server",
-                "--port",
-                str(port),
-                "--store",
-                pg_url,
-                "--artifacts",
-                s3_server.url("taskmill"),
-            ],
-            env=server_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    procs.start(
+        "server",
+        [
+            TASKMILL,
+            "server",
+            "--port",
+            str(port),
+            "--store",
+            pg_url,
+            "--artifacts",
+            s3_server.url("taskmill"),
+        ],
+        server_env,
     )
     client = {"TASKMILL_STORE": url, "TASKMILL_API_KEY": key, **s3_server.env}
     store = HttpTaskStore(url, key)
@@ -139,29 +129,18 @@ def team(pg_url: str, s3_server: S3Server, tmp_path: Path) -> Iterator[Team]:
         ("services", ["--queue", "services", "--services-mode"]),
         ("default", ["--queue", "default"]),
     ):
-        agent_log = open(tmp_path / f"agent-{name}.log", "wb")
-        procs.append(
-            subprocess.Popen(
-                [TASKMILL, "agent", *args, "--create-queue", "--id", f"agent-{name}"],
-                env=_env(tmp_path / f"agent-{name}", client),
-                stdout=agent_log,
-                stderr=subprocess.STDOUT,
-            )
+        procs.start(
+            f"agent-{name}",
+            [TASKMILL, "agent", *args, "--create-queue", "--id", f"agent-{name}"],
+            _env(tmp_path / f"agent-{name}", client),
         )
     team = Team(url, key, _env(tmp_path / "client-home", client), store, s3_server)
     team.wait(lambda: {w.id for w in store.list_workers()} >= {"agent-services", "agent-default"}, 30)
     try:
         yield team
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        procs.stop()
         store.close()
-        log.close()
 
 
 def test_team_runs_remote_pipelines(team: Team, tmp_path: Path) -> None:
