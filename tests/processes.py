@@ -30,11 +30,14 @@ class Processes:
         self._procs: list[subprocess.Popen[bytes]] = []
         self._files: list[IO[bytes]] = []
 
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-        """Start ``argv`` with ``env``, its stdout and stderr in ``<logs>/<name>.log``."""
+    def start(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``argv`` with ``env`` (in ``cwd``, default this process's), its stdout and stderr
+        in ``<logs>/<name>.log``."""
         log = (self.logs / f"{name}.log").open("wb")
         self._files.append(log)
-        proc = subprocess.Popen(list(argv), env=dict(env), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(list(argv), env=dict(env), cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         self._procs.append(proc)
         return proc
 

@@ -69,7 +69,9 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     with Processes(root) as procs:
 
         def start(name: str, args: list[str], home: Path, **extra: str) -> None:
-            procs.start(name, [TASKMILL, *args], _clean_env(TASKMILL_HOME=str(home), **extra))
+            # in its home: steps an agent runs write their files (the examples' ./dataset.csv) there
+            home.mkdir(parents=True, exist_ok=True)
+            procs.start(name, [TASKMILL, *args], _clean_env(TASKMILL_HOME=str(home), **extra), cwd=home)
 
         start(
             "server",
