@@ -293,21 +293,26 @@ def test_abort_signals_the_live_controller(tm_home: Path, store: TaskStore, tmp_
     assert isinstance(nap_task, str) and store.get_task(nap_task).status == TaskStatus.stopped
 
 
-def test_abort_marks_a_run_whose_controller_died(tm_home: Path, store: TaskStore, tmp_path: Path) -> None:
+def test_a_run_whose_controller_died_is_ended_at_the_next_open(
+    tm_home: Path, store: TaskStore, tmp_path: Path
+) -> None:
     proc, run_id = _start_sleepy(tm_home, store, tmp_path)
     os.kill(proc.pid, signal.SIGKILL)  # not reaped yet: a zombie must count as gone
     wait_until(lambda: not controller_info(store.get_task(run_id)).alive, 5, "the controller to die")
-    shown = cli("show", run_id).stdout
-    assert "Running" in shown and f"pid {proc.pid} on {socket.gethostname()} (gone" in shown
-    aborted = _taskmill(tm_home, "abort", run_id)
+    shown = _taskmill(tm_home, "show", run_id)  # a new process opens the store: the lease is checked
     proc.wait()
-    assert aborted.returncode == 0, aborted.stderr
-    assert "Aborted in the store (1 unfinished step task(s) stopped)" in aborted.stdout
-    assert store.get_task(run_id).status == TaskStatus.stopped
-    state = nodes(store, run_id)
-    assert state["nap"]["status"] == "aborted" and state["after"]["status"] == "skipped"
+    assert shown.returncode == 0, shown.stderr
+    run = store.get_task(run_id)
+    assert run.status == TaskStatus.failed
+    assert f"its process died without ending it: pid {proc.pid} on host {socket.gethostname()}" in (
+        run.status_message
+    )
+    assert "Failed" in shown.stdout
     assert [t.status for t in store.find_tasks(TaskFilter(parent=run_id))] == [TaskStatus.stopped]
-    assert "■ aborted" in cli("show", run_id).stdout
+    steps = {s.name: s for s in commands.run_detail(store, run_id).steps}
+    assert steps["nap"].status == "aborted" and steps["after"].status == "skipped"  # shown settled
+    aborted = _taskmill(tm_home, "abort", run_id)
+    assert aborted.returncode == 0 and "already ended: Failed; nothing to abort" in aborted.stdout
 
 
 def test_resume_a_run_whose_controller_was_killed(tm_home: Path, store: TaskStore, tmp_path: Path) -> None:

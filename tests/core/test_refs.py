@@ -14,6 +14,7 @@ from taskmill.core.refs import (
     RefContext,
     RefKind,
     RefScope,
+    check_closed,
     check_refs,
     find_refs,
     parse_ref,
@@ -385,3 +386,23 @@ def test_resolver_is_called_once_per_occurrence() -> None:
 def test_malformed_references_raise_during_resolution() -> None:
     with pytest.raises(ReferenceError_, match="unknown kind 'nope'"):
         resolve("x ${a.nope.x}", fake_values)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("${a", "${a"), ("${a.b", "${a.b"), ("x ${a.id} and ${b.id", "${b.id"), ("${a.b ${c.id}", "${a.b")],
+)
+def test_an_unclosed_reference_is_an_error_not_a_literal(text: str, shown: str) -> None:
+    with pytest.raises(ReferenceError_, match=rf"bad reference '{re.escape(shown)}': it is not closed"):
+        find_refs(text)
+    with pytest.raises(ReferenceError_, match=r"step 'c', f: bad reference .*not closed"):
+        check_refs(
+            text, RefScope({"a": None, "b": None}, ()), step="c", field="f", context=RefContext.PARAMETERS
+        )
+    with pytest.raises(ReferenceError_, match="not closed"):
+        resolve(text, lambda ref: "x")
+
+
+def test_closed_references_and_plain_dollars_stay_accepted() -> None:
+    check_closed("${a.id} costs $5 {not a ref} $ {b}")
+    assert resolve("${a.id}-$x", lambda ref: "v") == "v-$x"

@@ -18,6 +18,6 @@ def test_the_store_implements_the_whole_contract() -> None:
 def test_open_store_gives_the_sql_store_for_database_urls(sql_url: str) -> None:
     store = open_store(sql_url)
     try:
-        assert type(store) is SqlTaskStore and store.url == sql_url
+        assert isinstance(store, SqlTaskStore) and store.url == sql_url  # with leases (store.lease)
     finally:
         store.close()

@@ -1,4 +1,11 @@
-"""The agent's pulse: heartbeats with the current task, and periodic reaping of dead agents."""
+"""The agent's pulse: heartbeats with the current task, and (database stores) reaping of dead agents.
+
+Who judges liveness: with a ``taskmill server`` (an HTTP store) only the server does, by its own
+uptime (:mod:`taskmill.server.reaper`); agents never reap there, so an outage of the server can
+never make agents declare each other dead. With a database store shared directly (SQLite,
+PostgreSQL) there is no server, so agents reap each other (:mod:`taskmill.agent.reaper`),
+counting only time during which this agent's own heartbeats were reaching the store.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +25,13 @@ logger = logging.getLogger(__name__)
 class Heartbeat:
     """Sends ``store.heartbeat`` every ``interval`` s (and at once after :meth:`poke`) on a thread.
 
-    Every ``dead_after / 2`` s it also reaps dead agents (:func:`reap_dead_workers`), counting
-    only the time since this agent last regained the store after an outage. When the
-    store no longer knows this agent (another agent reaped it after a long pause), it registers
-    again. Store errors are logged and retried at the next beat. Thread-safe.
+    When ``reap`` is on (default: unless the store is an HTTP server), every ``dead_after / 2`` s
+    it also reaps dead agents (:func:`reap_dead_workers`), only right after a beat that reached
+    the store promptly, and counting only the time since this agent last regained the store
+    after an outage. When the store no longer knows this agent (unregistered by hand, or reaped
+    after a long pause), it registers again and so re-adopts the tasks it still runs: they stay
+    ``in_progress`` under it and the next beats name them. Store errors are logged and retried at
+    the next beat. Thread-safe.
     """
 
     def __init__(
@@ -34,6 +44,7 @@ class Heartbeat:
         interval: float,
         dead_after: float,
         current_task: Callable[[], str | None],
+        reap: bool | None = None,
     ) -> None:
         self._store = store
         self._id = worker_id
@@ -42,6 +53,7 @@ class Heartbeat:
         self._interval = interval
         self._dead_after = dead_after
         self._current = current_task
+        self._reap = not store.url.startswith(("http://", "https://")) if reap is None else reap
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._reachable_since = time.time()  # start of the current run of successful beats
@@ -70,8 +82,8 @@ class Heartbeat:
             self._wake.clear()
             if self._stopping.is_set():
                 return
-            self._beat()
-            if time.monotonic() >= next_reap:
+            healthy = self._beat()
+            if self._reap and healthy and time.monotonic() >= next_reap:
                 next_reap = time.monotonic() + self._dead_after / 2
                 try:
                     reap_dead_workers(
@@ -80,21 +92,38 @@ class Heartbeat:
                 except TaskmillError as exc:
                     logger.warning("could not check for dead agents: %s", exc)
 
-    def _beat(self) -> None:
+    def _beat(self) -> bool:
+        """One heartbeat; whether it reached the store promptly after earlier ones did."""
         started = time.time()
         try:
             self._store.heartbeat(self._id, self._current())
-            # A beat that failed, or that took long (a client retrying through an outage), means
-            # the store was out of reach: the others' silence is counted again from now on.
-            if self._unreachable or time.time() - started > max(1.0, self._interval):
-                self._unreachable = False
-                self._reachable_since = time.time()
         except NotFoundError:
-            logger.warning("agent %s was unregistered (by another agent?); registering again", self._id)
-            try:
-                self._store.register_worker(self._id, self._queues, self._info)
-            except TaskmillError as exc:
-                logger.warning("could not register again: %s", exc)
+            self._register_again()
+            return False
         except TaskmillError as exc:
             self._unreachable = True
-            logger.warning("heartbeat failed: %s", exc)
+            logger.warning("heartbeat failed (retrying at the next beat): %s", exc)
+            return False
+        # A beat that failed, or that took long (a client retrying through an outage), means the
+        # store was out of reach: the others' silence is counted again from now on, and nobody
+        # is judged on this beat (their beats may only now be getting through too).
+        if self._unreachable or time.time() - started > max(1.0, self._interval):
+            self._unreachable = False
+            self._reachable_since = time.time()
+            return False
+        return True
+
+    def _register_again(self) -> None:
+        task = self._current()
+        logger.warning(
+            "agent %s is not registered any more (unregistered, or reaped after a long silence); "
+            "registering again%s",
+            self._id,
+            f" and re-adopting task {task}" if task else "",
+        )
+        try:
+            self._store.register_worker(self._id, self._queues, self._info)
+            self._store.heartbeat(self._id, self._current())
+        except TaskmillError as exc:
+            logger.warning("could not register again: %s", exc)
+        self._unreachable = True  # judge nobody until a normal beat went through

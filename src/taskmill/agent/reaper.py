@@ -1,11 +1,12 @@
 """Dead agents: an agent that stopped sending heartbeats loses its tasks.
 
-Every agent runs :func:`reap_dead_workers` when it starts and then periodically. Tasks still
+With a database store shared directly (no server), every agent runs :func:`reap_dead_workers`
+when it starts and then periodically; with a ``taskmill server`` only the server reaps, by its own
+uptime (agents do not: see :mod:`taskmill.agent.heartbeat`). Tasks still
 ``in_progress`` under an agent whose last heartbeat is older than ``dead_after`` seconds are marked
 ``failed`` with a message saying so (the pipeline's retry policy applies from there), and the agent
 is unregistered; silence while the store was unreachable for the reaper itself (an outage) does
-not count. A ``taskmill server`` also reaps by its own uptime (:mod:`taskmill.server.reaper`),
-so a dead agent's tasks fail even with no other agent alive. Many agents may reap at once: each
+not count. Many agents may reap at once: each
 task is failed by a compare-and-set, so only one of them writes it. ``last_seen`` comes from each
 agent's own clock, so clocks of machines sharing a store must agree to within a fraction of
 ``dead_after``.

@@ -70,7 +70,9 @@ class AgentOptions:
     burst: bool = False  #: exit once the queues are empty and nothing runs
     max_tasks: int | None = None  #: exit after this many tasks
     heartbeat: float = 2.0  #: seconds between heartbeats
-    dead_after: float = 10.0  #: agents silent this long are dead (their tasks fail)
+    #: database stores only: agents silent this long are dead (their tasks fail); with a server
+    #: (an HTTP store) the server judges liveness (``taskmill server --dead-after``)
+    dead_after: float = 10.0
     create_queues: bool = True  #: create missing queues (False: refuse to start without them)
     recheck: float = 5.0  #: claim at least this often (seconds) even without events
     cwd: str | None = None  #: where tasks start; also on the warm worker's sys.path
@@ -265,7 +267,10 @@ class Agent:
                 logger.warning(
                     "task %s was left running by an earlier agent %s: marked failed", task_id, opts.worker_id
                 )
-            reap_dead_workers(store, me=opts.worker_id, dead_after=opts.dead_after)
+            if store.url.startswith(("http://", "https://")):
+                logger.info("the server judges agents' liveness (taskmill server --dead-after)")
+            else:  # no server: agents judge each other
+                reap_dead_workers(store, me=opts.worker_id, dead_after=opts.dead_after)
         except BaseException:
             self._spawner.close()
             raise

@@ -9,10 +9,12 @@ Two kinds of garbage (``taskmill store gc``):
   between writing the file and committing its record). The caller passes the referenced
   locations (:meth:`SqlTaskStore.referenced_uris`), since this layer does not read stores.
 
-A live writer's files are never touched: only files older than ``min_age`` seconds qualify (a
-record is committed moments after its file is renamed into place), and a temporary file is
-removed only if an exclusive ``flock`` on it succeeds (writers hold a shared one while
-writing). :func:`find_garbage` only looks; :func:`collect` removes unless ``dry_run``. Blocking
+A live writer's files are never touched: the folders of tasks still running (``active``, the
+``<root>/<task_id>`` folders of :class:`~taskmill.artifacts.storage.ArtifactStore`) are skipped
+whole; elsewhere only files older than ``min_age`` seconds qualify (a record is committed
+moments after its file is renamed into place), and a temporary file is removed only if an
+exclusive ``flock`` on it succeeds (writers hold a shared one while writing).
+:func:`find_garbage` only looks; :func:`collect` removes unless ``dry_run``. Blocking
 (walks the folder); not atomic as a whole, each removal is.
 """
 
@@ -75,12 +77,18 @@ def _writer_alive(path: str) -> bool:
 
 
 def find_garbage(
-    root: str, referenced: Iterable[str], *, min_age: float = DEFAULT_MIN_AGE, now: float | None = None
+    root: str,
+    referenced: Iterable[str],
+    *,
+    min_age: float = DEFAULT_MIN_AGE,
+    now: float | None = None,
+    active: Iterable[str] = (),
 ) -> Garbage:
     """The garbage under the local folder ``root`` (nothing is removed).
 
     ``referenced``: every artifact and model location the store records (URIs or paths); files
-    they name, or that lie inside a folder they name, are kept. Raises ValueError for a
+    they name, or that lie inside a folder they name, are kept. ``active``: ids of tasks that
+    may still write (not ended); their folders are kept whole. Raises ValueError for a
     remote ``root`` (only local folders are collected).
     """
     if not transfer.is_local(root):
@@ -88,9 +96,12 @@ def find_garbage(
     base = os.path.abspath(transfer.local_path(root))
     keep = {os.path.abspath(transfer.local_path(u)) for u in referenced if transfer.is_local(u)}
     cutoff = (time.time() if now is None else now) - min_age
+    busy = set(active)
     temporary: list[str] = []
     unreferenced: list[str] = []
     for folder, dirs, files in os.walk(base):
+        if folder == base:
+            dirs[:] = [d for d in dirs if d not in busy]  # a running task's writer may be mid-write
         for name in [d for d in dirs if _is_temporary(d)]:
             dirs.remove(name)  # a temporary folder is judged whole, not walked
             path = os.path.join(folder, name)
@@ -117,14 +128,19 @@ def find_garbage(
 
 
 def collect(
-    root: str, referenced: Iterable[str], *, dry_run: bool = True, min_age: float = DEFAULT_MIN_AGE
+    root: str,
+    referenced: Iterable[str],
+    *,
+    dry_run: bool = True,
+    min_age: float = DEFAULT_MIN_AGE,
+    active: Iterable[str] = (),
 ) -> Garbage:
     """Find the garbage under ``root`` (as :func:`find_garbage`) and remove it unless ``dry_run``.
 
     Temporary files are checked for a live writer again just before removal. Returns what was
     found (``dry_run`` tells whether it is still there).
     """
-    found = find_garbage(root, referenced, min_age=min_age)
+    found = find_garbage(root, referenced, min_age=min_age, active=active)
     if dry_run:
         return found
     for path in found.paths:

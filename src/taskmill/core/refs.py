@@ -190,6 +190,23 @@ def parse_ref(raw: str) -> Ref:
     return Ref(step, RefKind.RETURN, (word,), raw)
 
 
+def check_closed(text: str) -> None:
+    """Raise ReferenceError_ if ``text`` opens a reference it never closes (``${a`` or ``${a.b ${c.id}``).
+
+    Without this an unclosed ``${`` would pass as a literal, or swallow the reference after it.
+    """
+    start = text.find("${")
+    while start != -1:
+        end = text.find("}", start + 2)
+        following = text.find("${", start + 2)
+        if end == -1 or (following != -1 and following < end):
+            stop = len(text) if following == -1 else following
+            fragment = text[start:stop].rstrip()
+            fragment = fragment if len(fragment) <= 40 else fragment[:37] + "..."
+            raise _bad(fragment, "it is not closed (no '}')", "${step.id} or ${pipeline.param}")
+        start = text.find("${", end + 1)
+
+
 def _bad(raw: str, why: str, example: str) -> ReferenceError_:
     return ReferenceError_(f"bad reference '{raw}': {why}; write it like {example}")
 
@@ -250,8 +267,9 @@ def find_refs(text: str) -> list[Ref]:
     """Parse every reference in ``text``, in order of appearance.
 
     Raises:
-        ReferenceError_: One of them is malformed (see :func:`parse_ref`).
+        ReferenceError_: One of them is malformed (see :func:`parse_ref`) or not closed.
     """
+    check_closed(text)
     return [parse_ref(m.group(0)) for m in REF_PATTERN.finditer(text)]
 
 
@@ -336,6 +354,10 @@ def check_refs(
     for label, text in _strings(value, field, recursive):
         if "${" not in text:
             continue
+        try:
+            check_closed(text)
+        except ReferenceError_ as exc:
+            raise ReferenceError_(f"step '{step}', {label}: {exc}") from None
         for match in REF_PATTERN.finditer(text):
             try:
                 ref = parse_ref(match.group(0))
@@ -418,7 +440,7 @@ def resolve(value: object, resolver: Callable[[Ref], object], *, recursive: bool
         returned unchanged (the very same objects when nothing changed is not guaranteed).
 
     Raises:
-        ReferenceError_: A reference is malformed.
+        ReferenceError_: A reference is malformed or not closed.
     """
     if isinstance(value, str):
         return _resolve_text(value, resolver)
@@ -434,6 +456,7 @@ def resolve(value: object, resolver: Callable[[Ref], object], *, recursive: bool
 def _resolve_text(text: str, resolver: Callable[[Ref], object]) -> object:
     if "${" not in text:
         return text
+    check_closed(text)
     if REF_PATTERN.fullmatch(text):
         return resolver(parse_ref(text))
     return REF_PATTERN.sub(lambda m: str(resolver(parse_ref(m.group(0)))), text)

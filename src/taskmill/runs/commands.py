@@ -36,6 +36,7 @@ from taskmill.runs.views import (
     load_nodes,
     pipeline_of,
     run_summary,
+    settled_nodes,
     step_view,
     task_ref,
 )
@@ -122,13 +123,13 @@ def list_runs(
         raise NotFoundError(
             f"no pipeline named '{name}'{where} has runs; known pipelines: {', '.join(known) or 'none'}"
         )
-    return [run_summary(r, load_nodes(store, r), now) for r in runs]
+    return [run_summary(r, settled_nodes(r, load_nodes(store, r)), now) for r in runs]
 
 
 def run_detail(store: TaskStore, run_id: str, *, now: float | None = None) -> RunDetail:
     """A run's header, parameters, controller and steps (in topological order)."""
     run = get_run(store, run_id)
-    nodes = load_nodes(store, run)
+    nodes = settled_nodes(run, load_nodes(store, run))
     now = time.time() if now is None else now
     params = {p.name: p.value for p in store.get_params(run.id) if p.section == "Args"}
     steps = tuple(step_view(name, d, now) for name, d in nodes)

@@ -153,6 +153,25 @@ def load_nodes(store: TaskStore, run: TaskRecord) -> list[tuple[str, NodeData]]:
     return [(name, merged[name]) for name in order]
 
 
+def settled_nodes(run: TaskRecord, nodes: list[tuple[str, NodeData]]) -> list[tuple[str, NodeData]]:
+    """``nodes`` as they are to be shown: once the run has ended, a node still recorded as running
+    or queued shows as aborted, and one that never started as skipped (a controller that died
+    left them so; its run was ended by someone else, such as the next open of the store). Only
+    the view changes: the stored nodes stay as they are, for resume to read."""
+    if not run.status.is_final:
+        return nodes
+    why = f"the run ended ({run.status.label}) before this step did"
+    settled: list[tuple[str, NodeData]] = []
+    for name, node in nodes:
+        status = node.get("status") or NodeStatus.pending.value
+        if status in (NodeStatus.running.value, NodeStatus.queued.value):
+            node = {**node, "status": NodeStatus.aborted.value, "message": node.get("message") or why}
+        elif status == NodeStatus.pending.value:
+            node = {**node, "status": NodeStatus.skipped.value, "message": node.get("message") or why}
+        settled.append((name, node))
+    return settled
+
+
 def step_view(name: str, node: NodeData, now: float) -> StepView:
     """The view of one stored node (``now`` measures steps still running)."""
     status = str(node.get("status") or NodeStatus.pending.value)

@@ -95,7 +95,7 @@ def create_app(
             ``server.artifact_allow``. Records pointing anywhere else are refused (422) and
             never read; see :mod:`taskmill.server.confine`.
         dead_after: Seconds of this server's uptime without a heartbeat after which an agent is
-            dead and its running tasks fail (None: ``$TASKMILL_SERVER_DEAD_AFTER``, else 60);
+            dead and its running tasks fail (None: ``$TASKMILL_SERVER_DEAD_AFTER``, else 120);
             see :mod:`taskmill.server.reaper`.
 
     Returns:

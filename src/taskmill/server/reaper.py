@@ -3,7 +3,9 @@
 :class:`ServerReaper` runs on a thread of the server process. An agent is dead once it has sent
 no heartbeat for ``dead_after`` seconds *of this server's uptime*: silence before the server
 started (a server outage, a restart) does not count, so agents that could not reach a stopped
-server are never declared dead for it. A dead agent's ``in_progress`` tasks are marked
+server are never declared dead for it. Likewise, time while the server could not reach its own
+database (a check that failed) is not counted: the count starts again at the first check that
+works. A dead agent's ``in_progress`` tasks are marked
 ``failed`` with a message saying so (a pipeline's retry policy applies from there; the
 fencing of attempts keeps a zombie process from writing afterwards) and the agent is
 unregistered. Each task is failed by a compare-and-set, so agents reaping at the same time as
@@ -25,8 +27,12 @@ from taskmill.store.base import TaskFilter, TaskStore
 
 logger = logging.getLogger(__name__)
 
-#: Seconds of server uptime without a heartbeat after which an agent is dead (agents beat every 2 s).
-DEFAULT_DEAD_AFTER = 60.0
+#: Seconds of server uptime without a heartbeat after which an agent is dead (agents beat every
+#: 2 s, so this is 60 missed beats: long enough for an agent whose machine swaps or whose network
+#: hiccups, short enough that a dead agent's tasks fail within about two minutes).
+DEFAULT_DEAD_AFTER = 120.0
+#: Longest pause between two checks: a dead agent is noticed at most this long after ``dead_after``.
+MAX_CHECK_INTERVAL = 10.0
 #: The environment variable that overrides :data:`DEFAULT_DEAD_AFTER` for ``taskmill server``.
 DEAD_AFTER_ENV = "TASKMILL_SERVER_DEAD_AFTER"
 
@@ -51,8 +57,9 @@ def dead_after_from_env(default: float = DEFAULT_DEAD_AFTER) -> float:
 class ServerReaper:
     """Fails the tasks of agents silent for ``dead_after`` s of server uptime. Thread-safe.
 
-    :meth:`start` begins checking every ``dead_after / 4`` s on a daemon thread; :meth:`stop`
-    ends it. :meth:`reap` runs one check (blocking, a few store calls).
+    :meth:`start` begins checking every ``dead_after / 4`` s (at most :data:`MAX_CHECK_INTERVAL`)
+    on a daemon thread; :meth:`stop` ends it. :meth:`reap` runs one check (blocking, a few store
+    calls); a check that cannot reach the store restarts the count of silence (see the module).
     """
 
     def __init__(self, store: TaskStore, *, dead_after: float = DEFAULT_DEAD_AFTER) -> None:
@@ -61,6 +68,7 @@ class ServerReaper:
         self.up_since = time.time()  # silence before this moment is the server's, not the agent's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._blind = False  # the last check could not reach the store
 
     def start(self) -> None:
         """Start the checking thread (idempotent). Non-blocking."""
@@ -76,18 +84,32 @@ class ServerReaper:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
-        while not self._stop.wait(max(0.05, self.dead_after / 4)):
+        while not self._stop.wait(max(0.05, min(self.dead_after / 4, MAX_CHECK_INTERVAL))):
             try:
                 self.reap()
             except TaskmillError as exc:
                 logger.warning("could not check for dead agents: %s", exc)
 
     def reap(self, now: float | None = None) -> list[str]:
-        """Fail the tasks of dead agents and unregister them; returns their ids."""
+        """Fail the tasks of dead agents and unregister them; returns their ids.
+
+        Raises the store's error when the store cannot be reached; the silence of agents is then
+        counted again from the next check that works (their heartbeats could not be stored either).
+        """
+        try:
+            return self._reap(now)
+        except TaskmillError:
+            self._blind = True
+            raise
+
+    def _reap(self, now: float | None) -> list[str]:
+        workers = self._store.list_workers()
         now = time.time() if now is None else now
-        dead = [
-            w for w in self._store.list_workers() if now - max(w.last_seen, self.up_since) > self.dead_after
-        ]
+        if self._blind:
+            self._blind = False
+            self.up_since = max(self.up_since, now)
+            logger.info("the store is reachable again: agents' silence is counted from now")
+        dead = [w for w in workers if now - max(w.last_seen, self.up_since) > self.dead_after]
         if not dead:
             return []
         running = self._store.find_tasks(TaskFilter(status=(TaskStatus.in_progress,)))

@@ -38,12 +38,14 @@ from taskmill.server.schemas import (
 )
 from taskmill.store import wire
 from taskmill.store.base import TaskStore
+from taskmill.store.lease import serving
 
 Json = Any
 
 
 def add_task_routes(ops: OperationRouter, store: TaskStore, confinement: Confinement) -> None:
     """Register the task routes of ``store`` on ``ops``; records must point inside ``confinement``."""
+    serving(store)  # the server relays its clients' writes: a lease naming its own process would be wrong
 
     @ops.add("POST", "/tasks", "create_task", status_code=201, response_model=TaskModel)
     def create_task(body: TaskModel) -> Json:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from taskmill.errors import TaskmillError
 from taskmill.store.base import TaskStore
 
 
@@ -14,12 +17,16 @@ def open_store(
     ``http(s)://host:port`` by a ``taskmill server`` through the HTTP store, authenticated with
     ``api_key`` (ignored by the SQL store: database access is controlled by the database).
     ``retry_for``: HTTP stores only, seconds to keep retrying while the server is unreachable
-    (default 60, so agents and controllers ride out a server restart; interactive commands
-    may want a few seconds). ``create=False`` is for read-only callers: a SQL store that does
+    (default ``$TASKMILL_STORE_RETRY``, else 600, so agents and controllers ride out a server
+    outage; interactive commands may want a few seconds). ``create=False`` is for read-only callers: a SQL store that does
     not exist yet (no SQLite file, an empty database) raises NotFoundError naming it and the fix
     instead of being created (an HTTP store's server owns its store: ignored there). Raises
     ValueError for an unsupported URL, StoreError subclasses (one line naming the location and
     the fix) for unusable stores.
+
+    A SQL store records which local process runs each local task (a lease), and opening one
+    fails the *Running* tasks whose process on this host died (:mod:`taskmill.store.lease`):
+    one query for the running tasks, so a kill -9 never leaves a task *Running* forever.
     """
     if url.startswith(("http://", "https://")):
         from taskmill.store.http import HttpTaskStore
@@ -27,6 +34,11 @@ def open_store(
         if retry_for is None:
             return HttpTaskStore(url, api_key)
         return HttpTaskStore(url, api_key, retry_for=retry_for)
-    from taskmill.store.sql.store import SqlTaskStore
+    from taskmill.store.lease import LeasedSqlTaskStore, reap_dead_leases
 
-    return SqlTaskStore(url, create=create)
+    store = LeasedSqlTaskStore(url, create=create)
+    try:
+        reap_dead_leases(store)
+    except TaskmillError as exc:  # a store that cannot be written (read-only file) still opens
+        logging.getLogger(__name__).warning("could not check for tasks of dead processes: %s", exc)
+    return store

@@ -12,8 +12,9 @@ with these differences:
   operation, not as a whole; if the block raises, writes not yet sent are dropped. Errors of
   held-back writes surface when they are sent (at the next such operation or the block's end).
   Batches are per thread.
-* **Availability.** While the server is unreachable (restarting), calls retry for up to
-  ``retry_for`` seconds (see :mod:`taskmill.store.http_transport`).
+* **Availability.** While the server is unreachable (restarting), calls block and retry for up
+  to ``retry_for`` seconds, saying so on the log (see :mod:`taskmill.store.http_transport`);
+  the default window is ``$TASKMILL_STORE_RETRY``, else 600 s.
 * :meth:`wait_events` long-polls the server, which wakes it as soon as an event is written.
 
 Artifact bytes do not go through this class's contract methods; :meth:`upload_artifact_content`
@@ -55,7 +56,7 @@ from taskmill.core.model import (
 from taskmill.core.states import TaskStatus
 from taskmill.store import api_keys, wire
 from taskmill.store.base import ATTEMPT_HEADER, ApiKeyRecord, TaskFilter, TaskStore, check_log_window
-from taskmill.store.http_transport import StoreAuthError, Transport
+from taskmill.store.http_transport import StoreAuthError, Transport, retry_window_from_env
 from taskmill.types import JSONValue
 
 __all__ = ["HttpTaskStore", "StoreAuthError"]
@@ -90,7 +91,8 @@ class HttpTaskStore(TaskStore):
         api_key: Secret of an API key (``taskmill server create-key``); None for a server
             started with ``--no-auth``.
         timeout: Seconds to wait for one response (long-polls add their own wait).
-        retry_for: Seconds to keep retrying while the server is unreachable.
+        retry_for: Seconds to keep retrying while the server is unreachable (None:
+            ``$TASKMILL_STORE_RETRY``, else 600).
         transport: The httpx transport requests go through (default: plain HTTP(S)); for
             proxies, mounts and fault injection in tests.
     """
@@ -101,11 +103,12 @@ class HttpTaskStore(TaskStore):
         api_key: str | None = None,
         *,
         timeout: float = 30.0,
-        retry_for: float = 60.0,
+        retry_for: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
         self.url = url.rstrip("/")
-        self._http = Transport(self.url, api_key, timeout=timeout, retry_for=retry_for, transport=transport)
+        window = retry_window_from_env() if retry_for is None else retry_for
+        self._http = Transport(self.url, api_key, timeout=timeout, retry_for=window, transport=transport)
         self._local = threading.local()  # .pending: held-back batch operations of this thread
 
     # -- plumbing -----------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 :class:`Transport` sends JSON requests to a ``taskmill server`` API. While the server cannot be
 reached (down, restarting) it retries with a capped exponential backoff for up to ``retry_for``
-seconds, then raises :class:`~taskmill.errors.StoreConnectionError` naming the URL. Which failures
-are retried, and why that is safe:
+seconds (the retry window: :func:`retry_window_from_env`, default :data:`DEFAULT_RETRY_FOR`), then
+raises :class:`~taskmill.errors.StoreConnectionError` naming the URL. While it retries it says so
+on the ``taskmill.store.http_transport`` logger (a warning when the server is first found
+unreachable, again every :data:`REPORT_EVERY` s, and when it answers again), once per outage for
+all threads sharing the transport. Which failures are retried, and why that is safe:
 
 * the connection could not be made, or the server closed it without answering: the request was
   not processed (uvicorn only closes idle connections when it stops), so any request is retried;
@@ -21,7 +24,9 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import os
 import ssl
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -44,7 +49,31 @@ logger = logging.getLogger(__name__)
 #: server is noticed within about a second).
 FIRST_DELAY = 0.05
 MAX_DELAY = 1.0
+#: Seconds clients (agents, step processes, controllers) keep retrying an unreachable server by
+#: default: server restarts, upgrades and host reboots of a few minutes never fail a run.
+DEFAULT_RETRY_FOR = 600.0
+#: The environment variable that overrides :data:`DEFAULT_RETRY_FOR`.
+RETRY_ENV = "TASKMILL_STORE_RETRY"
+#: While the server stays unreachable, a reminder is logged this often (seconds).
+REPORT_EVERY = 15.0
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def retry_window_from_env(default: float = DEFAULT_RETRY_FOR) -> float:
+    """``$TASKMILL_STORE_RETRY`` as seconds (``default`` when unset or empty); 0 means no retries.
+
+    Raises ValueError naming the variable for a value that is not a number of seconds >= 0.
+    """
+    text = os.environ.get(RETRY_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"{RETRY_ENV} must be a number of seconds >= 0, got {text!r}")
+    return value
 
 
 class StoreAuthError(StoreError):
@@ -87,6 +116,9 @@ class Transport:
     ) -> None:
         self.url = url
         self.retry_for = retry_for
+        self._outage_lock = threading.Lock()  # guards the two fields below
+        self._down_since: float | None = None  # wall clock when the current outage was first seen
+        self._reported: float = 0.0  # monotonic time of the last "still unreachable" line
         headers = {"User-Agent": "taskmill-http-store"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -152,35 +184,90 @@ class Transport:
                 why = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code != 503:
+                    self._reachable()
                     return self.checked(response)
                 why = f"503 {_detail(response)}"
             if time.monotonic() + delay > deadline:
                 raise StoreConnectionError(
                     f"cannot reach the taskmill server at {self.url} ({method} {path}): {why}; gave up "
-                    f"after {tries} attempts in {self.retry_for:.0f} s. Is `taskmill server` running there, "
-                    "and is TASKMILL_STORE right?"
+                    f"after {tries} attempts in {self.retry_for:.0f} s (the retry window, "
+                    f"{RETRY_ENV}). Is `taskmill server` running there, and is TASKMILL_STORE right?"
                 )
-            if tries == 1:
-                logger.warning(
-                    "taskmill server %s unreachable (%s); retrying for up to %.0f s",
-                    self.url,
-                    why,
-                    self.retry_for,
-                )
+            self._unreachable(why)
             time.sleep(delay)
             delay = min(delay * 2, MAX_DELAY)
 
+    def _unreachable(self, why: str) -> None:
+        """Say (once per outage, then every REPORT_EVERY s) that the server is out of reach."""
+        now = time.monotonic()
+        with self._outage_lock:
+            first = self._down_since is None
+            if not first and now - self._reported < REPORT_EVERY:
+                return
+            if first:
+                self._down_since = time.time()
+            self._reported = now
+            since = self._down_since or time.time()
+        stamp = time.strftime("%H:%M:%S", time.localtime(since))
+        if first:
+            logger.warning(
+                "taskmill server %s unreachable since %s (%s); retrying for up to %.0f s",
+                self.url,
+                stamp,
+                why,
+                self.retry_for,
+            )
+        else:
+            logger.warning(
+                "taskmill server %s unreachable since %s (%.0f s, %s); still retrying",
+                self.url,
+                stamp,
+                time.time() - since,
+                why,
+            )
+
+    def _reachable(self) -> None:
+        if self._down_since is None:  # the common case: no lock on the fast path
+            return
+        with self._outage_lock:
+            since, self._down_since = self._down_since, None
+        if since is not None:
+            logger.warning("taskmill server %s reachable again after %.0f s", self.url, time.time() - since)
+
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """Like :meth:`request` but the body is streamed (``response.iter_bytes()``); no retries."""
-        try:
-            with self.client.stream(method, path, **kwargs) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self.checked(response)
-                yield response
-        except httpx.TransportError as exc:
-            raise StoreConnectionError(f"taskmill server {self.url}: {type(exc).__name__}: {exc}") from exc
+        """Like :meth:`request` but the body is streamed (``response.iter_bytes()``).
+
+        Retried through an outage (up to ``retry_for`` s) only while no connection could be made,
+        so a streamed request body was not consumed; a connection broken mid-stream raises
+        StoreConnectionError.
+        """
+        deadline = time.monotonic() + self.retry_for
+        delay = FIRST_DELAY
+        yielded = False
+        while True:
+            try:
+                with self.client.stream(method, path, **kwargs) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        self.checked(response)
+                    self._reachable()
+                    yielded = True
+                    yield response
+                    return
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if yielded or time.monotonic() + delay > deadline:
+                    raise StoreConnectionError(
+                        f"taskmill server {self.url}: {type(exc).__name__}: {exc} (gave up after "
+                        f"{self.retry_for:.0f} s, {RETRY_ENV})"
+                    ) from exc
+                self._unreachable(f"{type(exc).__name__}: {exc}")
+            except httpx.TransportError as exc:
+                raise StoreConnectionError(
+                    f"taskmill server {self.url}: {type(exc).__name__}: {exc}"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_DELAY)
 
     def checked(self, response: httpx.Response) -> httpx.Response:
         """``response`` if it is a success; else raise the exception it reports."""

@@ -40,9 +40,10 @@ from taskmill.engine.nodes import Node
 from taskmill.engine.queues import check_step_queues, ensure_standard_queue, served
 from taskmill.engine.scheduler import PipelineRun, RunHooks, RunOptions, RunResult
 from taskmill.engine.steps import RunContext, StepBuilder
-from taskmill.errors import ExecutionError
+from taskmill.errors import ExecutionError, NotFoundError, SpecError
 from taskmill.runs.records import interrupt_unfinished
 from taskmill.runs.restore import resumable_nodes
+from taskmill.store.base import TaskStore
 
 Callback = Callable[..., Any]
 
@@ -56,6 +57,25 @@ def chosen_mode(requested: RunMode, settings: Settings) -> RunMode:
 def say(message: str, *, error: bool = False) -> None:
     """Tell the person at the terminal (what ``start()`` reports before it exits)."""
     print(message, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def check_run_queue(store: TaskStore, queue: str | None, *, pipeline: str) -> None:
+    """Refuse a run for ``queue`` before anything is recorded, when that queue does not exist.
+
+    A standard queue (``services``, ``default``) is created instead (it exists out of the box, as in
+    ClearML). ``None`` (a draft run) needs no queue. Raises SpecError naming the queue and the fix.
+    Blocking: one or two store calls.
+    """
+    if queue is None or ensure_standard_queue(store, queue):
+        return
+    try:
+        store.get_queue(queue)
+    except NotFoundError:
+        raise SpecError(
+            f"pipeline '{pipeline}' cannot go to queue '{queue}': no such queue, so no run was "
+            f"recorded; create it with `taskmill queues create {queue}`, or start an agent serving "
+            f"it (`taskmill agent --queue {queue} --services-mode` creates it), then start again"
+        ) from None
 
 
 def hand_over(task: Task, *, queue: str | None) -> None:
@@ -136,6 +156,7 @@ class PipelineLaunch(PipelineRecords):
         """Remote mode: verify, record the run and hand it to ``queue`` (exits the process)."""
         store = PROCESS.session().store
         verify_pipeline(self._nodes, self._params, store)
+        check_run_queue(store, queue, pipeline=self._name)
         check_step_queues(store, self._step_queues(), default=self._default_queue)
         task = self._controller_task()
         self._record_definition(task, params=self._params)

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from taskmill.core.model import TaskRecord
 from taskmill.runs.processes import controller_info
 from taskmill.runs.records import get_run
-from taskmill.runs.views import NodeData, RunDetail, load_nodes, run_summary, step_view
+from taskmill.runs.views import NodeData, RunDetail, load_nodes, run_summary, settled_nodes, step_view
 from taskmill.store.base import TaskStore
 
 #: Runs kept.
@@ -45,7 +45,7 @@ class RunCache:
                     self._runs.move_to_end(run.id)
                 return nodes
         cursor = self._store.last_event_id()  # before reading: a later change invalidates the load
-        nodes = load_nodes(self._store, run)
+        nodes = settled_nodes(run, load_nodes(self._store, run))
         with self._lock:
             self._runs[run.id] = (cursor, nodes)
             self._runs.move_to_end(run.id)
