@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from taskmill.core.model import TaskRecord
 from taskmill.errors import StoreSchemaError, StoreUnreadableError
 from taskmill.store.factory import open_store
 from taskmill.store.sql.migrate import HEAD, KNOWN_REVISIONS, alembic_revisions
@@ -160,3 +161,74 @@ def test_upgrade_refuses_what_it_cannot_upgrade(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="on the server"):
         upgrade("http://127.0.0.1:9/")
     assert upgrade(f"sqlite:///{tmp_path}/new.db") == (None, HEAD)
+
+
+_BOUNDED_INDEXES = {
+    "ix_tasks_last_update_id",
+    "ix_tasks_created_id",
+    "ix_tasks_name",
+    "ix_tasks_project_name_status",
+    "ix_tasks_project_type",
+    "ix_pipeline_nodes_position",
+    "ix_artifacts_position",
+    "ix_task_params_position",
+}
+
+
+def _indexes(sqlalchemy_url: str) -> set[str]:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(sqlalchemy_url)
+    inspector = sqlalchemy.inspect(engine)
+    names = {
+        str(ix["name"])
+        for table in ("tasks", "pipeline_nodes", "artifacts", "task_params")
+        for ix in inspector.get_indexes(table)
+    }
+    engine.dispose()
+    return names
+
+
+def _downgrade(sqlalchemy_url: str, revision: str) -> None:
+    import sqlalchemy
+    from alembic import command
+    from alembic.config import Config
+
+    from taskmill.store.sql.migrate import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sqlalchemy.create_engine(sqlalchemy_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_bounded_query_indexes_come_and_go_with_0010(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """0009 -> 0010 adds the indexes that keep run start and listings bounded, keeping the data;
+    the downgrade restores the indexes 0009 had."""
+    from taskmill.store.sql.db import StoreURL
+    from taskmill.store.sql.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/s.db" if kind == "sqlite" else str(request.getfixturevalue("pg_url"))
+    sa_url = StoreURL.parse(url).sqlalchemy_url
+    _at_revision(sa_url, "0009")
+    assert not _indexes(sa_url) & _BOUNDED_INDEXES
+    assert {"ix_tasks_last_update", "ix_tasks_project_name"} <= _indexes(sa_url)
+    store = open_store(url) if kind == "sqlite" else None  # SQLite migrates on open
+    if store is not None:
+        store.close()
+    else:
+        assert upgrade(url) == ("0009", HEAD)
+    assert _BOUNDED_INDEXES <= _indexes(sa_url)
+    store = open_store(url)
+    store.create_task(TaskRecord(id="a1", name="n", project="p"))
+    store.close()
+    _downgrade(sa_url, "0009")
+    names = _indexes(sa_url)
+    assert not names & _BOUNDED_INDEXES
+    assert {"ix_tasks_last_update", "ix_tasks_project_name"} <= names  # 0009's, kept or restored

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from taskmill.core.model import ArtifactRecord, LogLine, ModelRecord, PlotRecord, ScalarPoint
@@ -59,3 +61,32 @@ def test_pipeline_nodes_append_new_names_and_update_known_ones(sql_store: SqlTas
     sql_store.put_nodes(run.id, [("c", {"v": 1}), ("b", {"v": 2})])
     sql_store.put_nodes(run.id, [])
     assert sql_store.get_nodes(run.id) == [("b", {"v": 2}), ("a", {"v": 1}), ("c", {"v": 1})]
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        (
+            "SELECT COALESCE(MAX(position), 0) FROM pipeline_nodes WHERE run_id = ?",
+            "ix_pipeline_nodes_position",
+        ),
+        ("SELECT COALESCE(MAX(position), 0) + 1 FROM artifacts WHERE task_id = ?", "ix_artifacts_position"),
+        ("SELECT COALESCE(MAX(position), 0) FROM task_params WHERE task_id = ?", "ix_task_params_position"),
+    ],
+)
+def test_the_next_position_is_read_off_an_index(tmp_path: Path, sql: str, index: str) -> None:
+    """A node-state flush, an artifact or a parameter write finds its next position without
+    reading the rows the run or task already has (O(log n), not O(n) per write)."""
+    store = SqlTaskStore(f"sqlite:///{tmp_path}/s.db")
+    plan = " ".join(str(r[-1]) for r in store._db.execute("EXPLAIN QUERY PLAN " + sql, ("x",)))
+    store.close()
+    assert index in plan and "SEARCH" in plan, plan
+
+
+def test_node_flushes_keep_positions_across_many_writes(sql_store: SqlTaskStore) -> None:
+    run = new_task(sql_store)
+    for start in range(0, 300, 50):
+        sql_store.put_nodes(run.id, [(f"n{i}", {"i": i}) for i in range(start, start + 50)])
+        sql_store.put_nodes(run.id, [(f"n{start}", {"i": -1})])  # an update keeps its place
+    names = [name for name, _ in sql_store.get_nodes(run.id)]
+    assert names == [f"n{i}" for i in range(300)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import pytest
 
 from taskmill.core.model import ArtifactRecord, LogLine, Param
-from taskmill.core.states import TaskStatus
+from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.errors import TaskNotFoundError
 from taskmill.store.base import TaskFilter
 from taskmill.store.sql.store import SqlTaskStore
@@ -31,6 +34,72 @@ def test_tags_match_exactly_not_as_substrings(sql_store: SqlTaskStore) -> None:
     short = new_task(sql_store, tags=("gp",))
     new_task(sql_store, tags=("gpu",))
     assert [t.id for t in sql_store.find_tasks(TaskFilter(tags=("gp",)))] == [short.id]
+
+
+def test_a_limited_tag_query_reads_past_near_misses(sql_store: SqlTaskStore) -> None:
+    """The SQL pre-filter lets through tags that only contain the wanted one quoted; with a
+    limit the query still fills it with exact matches, newest first."""
+    real = [new_task(sql_store, f"real{i}", tags=("x",)) for i in range(2)]
+    for i in range(70):  # newer, and each matches the pre-filter: its tag contains '"x"'
+        new_task(sql_store, f"near{i}", tags=('a","x',))
+    new_task(sql_store, "system", system_tags=("x",))  # in the other column: never a match
+    found = sql_store.find_tasks(TaskFilter(tags=("x",), limit=2))
+    assert [t.id for t in found] == [real[1].id, real[0].id]
+    assert [t.name for t in sql_store.find_tasks(TaskFilter(system_tags=("x",), limit=5))] == ["system"]
+
+
+def test_a_limit_is_applied_in_the_order_asked(sql_store: SqlTaskStore) -> None:
+    made = [new_task(sql_store, f"t{i}") for i in range(5)]
+    newest = sql_store.find_tasks(TaskFilter(limit=2, order="-created"))
+    assert [t.id for t in newest] == [made[4].id, made[3].id]
+    assert [t.id for t in sql_store.find_tasks(TaskFilter(limit=2, order="created"))] == [
+        made[0].id,
+        made[1].id,
+    ]
+    assert sql_store.find_tasks(TaskFilter(limit=0)) == []
+
+
+@pytest.mark.parametrize(
+    ("flt", "index", "sorted_in_order"),
+    [
+        (TaskFilter(limit=100), "ix_tasks_last_update_id", True),
+        (TaskFilter(limit=100, order="-created"), "ix_tasks_created_id", True),
+        (TaskFilter(name="n", limit=1), "ix_tasks_name", False),
+        (TaskFilter(project="p", name="n", limit=20), "ix_tasks_project_name_status", False),
+        (
+            TaskFilter(project="p", name="n", status=(TaskStatus.completed,), limit=20),
+            "ix_tasks_project_name_status",
+            False,
+        ),
+        (
+            TaskFilter(project="p/.pipelines/x", task_type=(TaskTypes.controller,)),
+            "ix_tasks_project_type",
+            False,
+        ),
+    ],
+)
+def test_hot_task_queries_read_an_index_not_the_table(
+    tmp_path: Path, flt: TaskFilter, index: str, sorted_in_order: bool
+) -> None:
+    """What run start and the task list ask for is bounded: an index finds the rows (for the
+    listings, already in order: no sort of every task), so the cost does not grow with the
+    store's history."""
+    store = SqlTaskStore(f"sqlite:///{tmp_path}/s.db")
+    plans: list[str] = []
+    real = store._db.execute
+
+    def explain(sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        if sql.startswith("SELECT"):
+            plans.extend(str(r[-1]) for r in real("EXPLAIN QUERY PLAN " + sql, params))
+        return real(sql, params)
+
+    store._db.execute = explain  # type: ignore[method-assign]
+    store.find_tasks(flt)
+    store.close()
+    assert any(index in p for p in plans), plans
+    assert not any(p.startswith("SCAN tasks") and "INDEX" not in p for p in plans), plans
+    if sorted_in_order:
+        assert not any("TEMP B-TREE" in p for p in plans), plans
 
 
 def test_name_contains_ignores_case(sql_store: SqlTaskStore) -> None:

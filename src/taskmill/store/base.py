@@ -56,7 +56,8 @@ class TaskFilter:
 
     ``project`` matches the project exactly, or with ``include_subprojects`` also ``project/...``.
     ``tags``/``system_tags`` require all listed tags; ``name`` matches exactly, ``name_contains``
-    as a case-insensitive substring.
+    as a case-insensitive substring. ``limit`` keeps the first matches in ``order`` and is
+    applied by the store's query itself, so the newest few cost the same at any history size.
     """
 
     project: str | None = None

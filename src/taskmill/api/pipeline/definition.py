@@ -50,15 +50,14 @@ def merge_parents(
     recursive: bool,
 ) -> tuple[str, ...]:
     """Explicit parents plus every step referenced in ``values`` (order kept, no duplicates)."""
-    out = list(explicit or ())
+    out = dict.fromkeys(explicit or ())  # an ordered set: membership in O(1), not O(parents)
     for value in values:
         if value is None:
             continue
         items = value.values() if isinstance(value, Mapping) else [value]
         for item in items:
             for step in sorted(referenced_steps(item, recursive=recursive or isinstance(item, (list, dict)))):
-                if step not in out:
-                    out.append(step)
+                out.setdefault(step, None)
     return tuple(out)
 
 

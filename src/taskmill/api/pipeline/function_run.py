@@ -54,7 +54,8 @@ class FunctionRun:
         self._deserialize = deserialize
         self._handle: RunHandle | None = None
         self._events: dict[str, threading.Event] = {}
-        self._evaluated: list[str] = []
+        # insertion-ordered set: the most recently evaluated step last
+        self._evaluated: dict[str, None] = {}
         self._counts: dict[str, int] = {}
         self._consumed: set[str] = set()
         self._lock = threading.Lock()
@@ -143,16 +144,15 @@ class FunctionRun:
                 values.update(value)
             else:
                 values[arg] = value
-        parents: list[str] = list(component.spec.parents)
+        # a dict as an ordered set: a step with 10,000 parents must not cost 10,000² comparisons
+        parents: dict[str, None] = dict.fromkeys(component.spec.parents)
         encoded: dict[str, Any] = {}
         for arg, value in values.items():
             for lazy in find_lazy(value):
-                if lazy.step_name not in parents:
-                    parents.append(lazy.step_name)
+                parents.setdefault(lazy.step_name, None)
             encoded[arg] = self._encode(value, name, arg)
         with self._lock:
-            evaluated = list(self._evaluated)
-        parents += [step for step in evaluated if step not in parents]
+            parents.update(self._evaluated)
         spec = StepSpec(
             **{**component.spec.__dict__, "name": name, "parents": tuple(parents), "function_kwargs": encoded}
         )
@@ -173,7 +173,8 @@ class FunctionRun:
         node = handle.nodes.get(step)
         with self._lock:
             self._consumed.add(step)
-            self._evaluated = [s for s in self._evaluated if s != step] + [step]
+            self._evaluated.pop(step, None)
+            self._evaluated[step] = None
         if node is not None and node.status == NodeStatus.skipped:
             root = self._root_failure(handle, step)
             if root is not None:

@@ -93,13 +93,25 @@ def _make_folder(folder: Path) -> None:
         ) from exc
 
 
+def _is_read(sql: str) -> bool:
+    """True for a plain query (SQLite has no ``SELECT`` that writes)."""
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
 class Database:
-    """One DB-API connection shared by the threads of a process, with re-entrant transactions.
+    """A database connection for the threads of a process, with re-entrant transactions.
 
     ``transaction()`` opens a write transaction (SQLite: ``BEGIN IMMEDIATE``, which takes the
     database write lock at once so read-check-write sequences are atomic across processes;
     PostgreSQL: ``BEGIN`` plus row locks taken with :attr:`for_update`). Nested calls join the
     outer transaction. Statements outside a transaction autocommit.
+
+    Writes, and everything a thread runs inside its transaction, go through one writer
+    connection, one thread at a time. On SQLite, a ``SELECT`` outside the calling thread's
+    transaction runs on that thread's own read-only connection instead (WAL lets readers run
+    beside the writer): it sees every committed change and never waits for another thread's
+    transaction, so many step threads do not queue behind one connection lock. PostgreSQL keeps
+    the single connection for everything.
     """
 
     def __init__(self, url: StoreURL, *, create: bool = True) -> None:
@@ -108,6 +120,11 @@ class Database:
         self.dialect = url.dialect
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # the thread inside the write transaction, if any
+        self._local = threading.local()  # this thread's read connection (SQLite)
+        self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._readers_lock = threading.Lock()
+        self._pid = os.getpid()
         self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
         self._write_lock_fd: int | None = None
         self._conn: Any = self._connect()
@@ -182,12 +199,52 @@ class Database:
                     "Point TASKMILL_STORE elsewhere or move the file away."
                 ) from exc
 
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only SQLite connection, opened on first use."""
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        conn = sqlite3.connect(self.url.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA query_only=ON")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._wrap(exc, "PRAGMA query_only=ON") from exc
+        me = threading.current_thread()
+        with self._readers_lock:
+            if self._pid != os.getpid():
+                # a forked child: the parent's connections are not ours to use or close
+                self._readers, self._pid = {}, os.getpid()
+            if self._conn is None:
+                conn.close()
+                raise StoreError(f"store {self.url.url} is closed")
+            # connections of threads that ended are closed here, so they never pile up; the main
+            # thread counts as ended while atexit runs, when it still reads (a task's finalising)
+            main = threading.main_thread()
+            for ident, (thread, old) in list(self._readers.items()):
+                if (not thread.is_alive() and thread is not main) or thread is me:
+                    old.close()
+                    del self._readers[ident]
+            self._readers[threading.get_ident()] = (me, conn)
+        local.conn, local.pid = conn, os.getpid()
+        return conn
+
+    def _close_readers(self) -> None:
+        with self._readers_lock:
+            if self._pid == os.getpid():
+                for _, conn in self._readers.values():
+                    conn.close()
+            self._readers = {}
+
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connections (idempotent)."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            self._close_readers()
             if self._write_lock_fd is not None:
                 os.close(self._write_lock_fd)
                 self._write_lock_fd = None
@@ -208,6 +265,8 @@ class Database:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return all rows it produced (empty for writes without RETURNING)."""
+        if self.dialect == "sqlite" and self._owner != threading.get_ident() and _is_read(sql):
+            return self._read(sql, params)
         with self._lock:
             if self._conn is None:
                 raise StoreError(f"store {self.url.url} is closed")
@@ -217,6 +276,15 @@ class Database:
             except self._errors as exc:
                 raise self._wrap(exc, sql) from exc
             return [tuple(r) for r in rows]
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        if self._conn is None:
+            raise StoreError(f"store {self.url.url} is closed")
+        try:
+            cur = self._reader().execute(sql, tuple(params))
+            return [tuple(r) for r in cur.fetchall()]
+        except sqlite3.Error as exc:
+            raise self._wrap(exc, sql) from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for every parameter row."""
@@ -249,6 +317,7 @@ class Database:
             try:
                 self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
                 self._depth = 1
+                self._owner = threading.get_ident()
                 try:
                     yield
                 except BaseException:
@@ -258,6 +327,7 @@ class Database:
                 self._depth = 0
                 self.execute("COMMIT")
             finally:
+                self._owner = None
                 self._unlock_writers()
 
     def _lock_writers(self) -> None:

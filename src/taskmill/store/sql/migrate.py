@@ -22,7 +22,18 @@ from taskmill.store.sql.db import Database, StoreURL
 
 #: Every revision this taskmill knows, oldest first. The last one is the head it migrates to.
 #: A test checks that this matches the Alembic scripts in ``migrations/versions``.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+)
 HEAD = KNOWN_REVISIONS[-1]
 
 _PG_LOCK_KEY = 0x7A5C_3111  # arbitrary, constant: identifies "taskmill migration" advisory locks

@@ -135,11 +135,12 @@ class TasksMixin(ProjectsMixin):
         if flt.ids:
             where.append(f"id IN ({','.join('?' * len(flt.ids))})")
             args += list(flt.ids)
-        # Tags are JSON lists in a text column: pre-filter in SQL, check exactly in Python.
-        for tag in (*flt.tags, *flt.system_tags):
-            where.append("(tags LIKE ? ESCAPE '\\' OR system_tags LIKE ? ESCAPE '\\')")
-            pattern = "%" + like_literal(dumps(tag)) + "%"
-            args += [pattern, pattern]
+        # Tags are JSON lists in a text column: pre-filter in SQL (the quoted JSON string in
+        # its column), check exactly in Python.
+        for column, wanted in (("tags", flt.tags), ("system_tags", flt.system_tags)):
+            for tag in wanted:
+                where.append(f"{column} LIKE ? ESCAPE '\\'")
+                args.append("%" + like_literal(dumps(tag)) + "%")
         desc = flt.order.startswith("-")
         order = flt.order.lstrip("-")
         if order not in _ORDER_FIELDS:
@@ -147,17 +148,39 @@ class TasksMixin(ProjectsMixin):
         sql = f"SELECT {TASK_COLUMNS} FROM tasks"
         if where:
             sql += " WHERE " + " AND ".join(where)
+        # the (order DESC, id) indexes of migration 0010 serve the usual newest-first listings
         sql += f" ORDER BY {order} {'DESC' if desc else 'ASC'}, id"
-        tasks = [row_to_task(r) for r in self._db.execute(sql, args)]
-        if flt.tags or flt.system_tags:
-            tasks = [
-                t
-                for t in tasks
-                if set(flt.tags) <= set(t.tags) and set(flt.system_tags) <= set(t.system_tags)
-            ]
-        if flt.limit is not None:
-            tasks = tasks[: flt.limit]
-        return tasks
+        if flt.limit is not None and flt.limit <= 0:
+            return []
+        if not (flt.tags or flt.system_tags):
+            if flt.limit is not None:  # bounded in SQL: a first page costs the same at any history
+                sql += " LIMIT ?"
+                args.append(flt.limit)
+            return [row_to_task(r) for r in self._db.execute(sql, args)]
+        return self._find_tagged(sql, args, flt)
+
+    def _find_tagged(self, sql: str, args: list[Any], flt: TaskFilter) -> list[TaskRecord]:
+        """The rows of ``sql`` whose tags really hold the filter's, up to its limit.
+
+        The LIKE pre-filter may let through a tag that only contains the wanted one, so with a
+        limit the query is read in pages until the limit is filled or the rows run out.
+        """
+
+        def exact(t: TaskRecord) -> bool:
+            return set(flt.tags) <= set(t.tags) and set(flt.system_tags) <= set(t.system_tags)
+
+        if flt.limit is None:
+            return [t for t in map(row_to_task, self._db.execute(sql, args)) if exact(t)]
+        found: list[TaskRecord] = []
+        page = max(2 * flt.limit, 64)
+        offset = 0
+        while len(found) < flt.limit:
+            rows = self._db.execute(sql + " LIMIT ? OFFSET ?", [*args, page, offset])
+            found += [t for t in map(row_to_task, rows) if exact(t)]
+            if len(rows) < page:
+                break
+            offset += page
+        return found[: flt.limit]
 
     def update_task(self, task_id: str, **fields: object) -> TaskRecord:
         unknown = set(fields) - set(_UPDATABLE)
