@@ -70,3 +70,38 @@ def test_completing_does_not_revive_an_aborted_step(backend: Backend) -> None:
     store.set_status(task_id, TaskStatus.stopped, force=True)
     store_outputs(backend, task_id, {"n": 1}, complete=True)
     assert store.get_task(task_id).status == TaskStatus.stopped
+
+
+def test_in_a_write_scope_an_array_is_handed_over_at_once_and_lands_on_disk_later(
+    backend: Backend,
+) -> None:
+    import numpy as np
+
+    from taskmill.artifacts import sha256_file
+    from taskmill.engine.backend import WRITE_SCOPE, WriteScope
+
+    store = backend.store
+    producer = new_task(store, "producer")
+    store.set_status(producer, TaskStatus.in_progress)
+    array = np.arange(1 << 20, dtype=np.float64)
+    scope = WriteScope()
+    token = WRITE_SCOPE.set(scope)
+    try:
+        store_outputs(backend, producer, {"arr": array, "n": 1}, keep_in_memory=True, complete=True)
+    finally:
+        WRITE_SCOPE.reset(token)
+    assert store.get_task(producer).status == TaskStatus.completed  # not waiting for the disk
+    assert load_input(backend, ArtifactInput(producer, "arr")) is array  # the object itself
+    scope.drain()
+    (record,) = store.get_artifacts(producer)
+    assert record.hash.startswith("sha256:") and (record.hash, record.size) == sha256_file(record.uri)
+    assert np.array_equal(backend.artifacts.load(record), array)
+
+
+def test_without_a_write_scope_outputs_are_on_disk_when_the_step_ends(backend: Backend) -> None:
+    import numpy as np
+
+    producer = new_task(backend.store, "producer")
+    store_outputs(backend, producer, {"arr": np.ones(1 << 20)}, keep_in_memory=True)
+    (record,) = backend.store.get_artifacts(producer)
+    assert record.hash.startswith("sha256:") and record.size > 0

@@ -58,7 +58,11 @@ def test_the_default_queue_applies_when_a_step_names_none(backend: Backend) -> N
 
 def test_the_cache_key_follows_input_content_not_the_producing_task(backend: Backend) -> None:
     spec = StepSpec(
-        name="use", kind="function", function_kwargs={"rows": "${make.rows}"}, function_source="f"
+        name="use",
+        kind="function",
+        function_kwargs={"rows": "${make.rows}"},
+        function_source="f",
+        cache=True,
     )
     keys = []
     for _ in range(2):  # two producers with equal outputs
@@ -68,3 +72,17 @@ def test_the_cache_key_follows_input_content_not_the_producing_task(backend: Bac
         resolved = steps.resolve(Node(spec=spec), {"make": producer})
         keys.append(steps.key(Node(spec=spec), "", resolved).key)
     assert keys[0] == keys[1] and keys[0]
+
+
+def test_a_step_that_does_not_cache_gets_no_key_and_records_none(backend: Backend) -> None:
+    spec = StepSpec(
+        name="use", kind="function", function_kwargs={"rows": "${make.rows}"}, function_source="f"
+    )
+    producer = new_task(backend.store, "producer")
+    store_outputs(backend, producer, {"rows": [1, 2, 3]})
+    steps = builder(backend)
+    resolved = steps.resolve(Node(spec=spec), {"make": producer})
+    key = steps.key(Node(spec=spec), "", resolved)
+    assert key.key == "" and key.parts == {} and "caching is off" in key.reason
+    record = backend.store.get_task(steps.create(Node(spec=spec), resolved, key))
+    assert record.cache_key == "" and "pipeline_job_hash" not in record.runtime

@@ -11,11 +11,15 @@ default). The interface these implement is in :mod:`taskmill.artifacts.serialize
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.util
+import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from taskmill.artifacts.hashing import HASH_PREFIX
 from taskmill.artifacts.serializer import Serializer, module_root, truncate
 from taskmill.errors import SerializationError
 
@@ -35,6 +39,11 @@ def _array_preview(obj: object) -> str:
     return f"ndarray shape={tuple(shape)} dtype={dtype}"
 
 
+#: arrays at least this large are hashed from memory alongside their write (smaller ones are
+#: cheaper to hash from the file than to start a thread for)
+_HASH_ALONGSIDE = 1 << 22
+
+
 class NpySerializer(Serializer):
     """numpy array -> ``.npy``; loads memory-mapped read-only (``np.memmap``), no copy."""
 
@@ -52,6 +61,37 @@ class NpySerializer(Serializer):
         # A real file object lets np.save write the array buffer straight out (ndarray.tofile).
         with open(path, "wb") as handle:
             np.save(handle, obj, allow_pickle=False)
+
+    def dump_hashed(self, obj: object, path: str) -> tuple[str, int] | None:
+        import numpy as np
+
+        assert isinstance(obj, np.ndarray)  # guaranteed by matches()
+        try:
+            data = memoryview(obj).cast("B") if obj.flags.c_contiguous else None  # type: ignore[arg-type]
+        except (TypeError, ValueError, BufferError):  # dtypes without a buffer (datetime64)
+            data = None
+        if data is None or obj.nbytes < _HASH_ALONGSIDE:
+            return super().dump_hashed(obj, path)
+        # The file is the .npy header, then the array's bytes in C order: hash the header we
+        # expect, then the array in memory on a second thread (hashlib and tofile both release
+        # the GIL) while np.save writes it, and check the header written was the one hashed.
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(obj))
+        expected = header.getvalue()
+        digest = hashlib.sha256(expected)
+        hasher = threading.Thread(target=digest.update, args=(data,), name="taskmill-npy-hash")
+        hasher.start()
+        try:
+            with open(path, "wb") as handle:
+                np.save(handle, obj, allow_pickle=False)
+                size = handle.tell()
+        finally:
+            hasher.join()
+        with open(path, "rb") as handle:
+            written = handle.read(len(expected))
+        if written != expected or size != len(expected) + obj.nbytes:
+            return None  # another header layout (numpy version): the file gets hashed instead
+        return HASH_PREFIX + digest.hexdigest(), size
 
     def load(self, path: str) -> Any:
         import numpy as np

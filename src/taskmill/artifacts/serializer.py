@@ -61,6 +61,13 @@ class Serializer(ABC):
             OSError: If writing fails.
         """
 
+    def dump_hashed(self, obj: object, path: str) -> tuple[str, int] | None:
+        """Like :meth:`dump`, and return ``("sha256:<hex>", size)`` of the written bytes when
+        this serializer can hash them from memory while writing (no second read of the file);
+        None (the default) when it cannot: the storage layer then hashes the file."""
+        self.dump(obj, path)
+        return None
+
     @abstractmethod
     def load(self, path: str) -> Any:
         """Read the object back from the local file ``path``.

@@ -18,6 +18,7 @@ import time
 import zipfile
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import taskmill.artifacts.transfer as transfer
 from taskmill.artifacts.cache import LocalCache
 from taskmill.artifacts.hashing import sha256_file
+from taskmill.artifacts.pending import PendingWrites
 from taskmill.artifacts.serializers import (
     CustomSerializer,
     Serializer,
@@ -48,12 +50,30 @@ def _preview(serializer: Serializer, obj: object) -> str:
         return f"<{type(obj).__qualname__}>"
 
 
+#: ``on_written(final_record, None)`` after a background write, ``(None, error)`` if it failed
+Written = Callable[[ArtifactRecord | None, BaseException | None], None]
+
+#: formats whose serializer accepts every object it matches (so a write planned now cannot turn
+#: into a different format, or a refusal, later)
+_NEVER_REFUSES = frozenset({"npy"})
+
+
+@dataclass(frozen=True)
+class BackgroundUpload:
+    """An upload planned by :meth:`ArtifactStore.upload_later`: store ``record``, then ``start``."""
+
+    record: ArtifactRecord  #: final place and format; size 0 and hash "" until written
+    start: Callable[[Written], None]  #: run the write now (non-blocking)
+    cancel: Callable[[], None]  #: drop the write (readers waiting on it are released)
+
+
 class ArtifactStore:
     """Stores artifact bytes on the local disk or any fsspec URL, and loads them back.
 
     All methods block until done and are safe to call from several threads and processes at
-    once: the store keeps no mutable state, local writes are atomic renames and cache entries are
-    filled atomically.
+    once: local writes are atomic renames and cache entries are filled atomically. The only state
+    is the table of writes left running in the background (:meth:`upload_later`): reading,
+    checking or deleting an artifact waits for its pending write first.
 
     Args:
         default_uri: Where artifacts go when ``upload`` gets no ``output_uri``: a local folder
@@ -80,6 +100,7 @@ class ArtifactStore:
         self._storage_options: Mapping[str, Any] = MappingProxyType(dict(storage_options or {}))
         self._cache = LocalCache(cache_dir, self._storage_options)
         self._registry = serializers if serializers is not None else default_registry()
+        self._pending = PendingWrites()
 
     @property
     def default_uri(self) -> str:
@@ -148,6 +169,7 @@ class ArtifactStore:
                 extension = serializer.extensions[0] if serializer.extensions else ""
             filename = transfer.safe_filename(serializer.filename(name, obj, extension))
             uri = transfer.join(folder, filename)
+            self._pending.wait(uri)  # a write left running for this file lands before ours
             try:
                 digest, size = self._write(serializer, obj, uri, what)
             except SerializationError as exc:
@@ -168,6 +190,62 @@ class ArtifactStore:
                 timestamp=time.time(),
             )
         raise SerializationError(f"{what}: no serializer accepts a {type(obj).__qualname__}")
+
+    def upload_later(
+        self, task_id: str, name: str, obj: object, *, output_uri: str | None = None
+    ) -> BackgroundUpload | None:
+        """Plan storing ``obj`` as artifact ``name`` of ``task_id`` with the bytes written later.
+
+        Non-blocking. Only objects whose format cannot refuse them (plain numpy arrays, ``.npy``)
+        on a local store qualify; for anything else this returns None and the caller uses
+        :meth:`upload`. The plan's ``record`` has the final ``uri``, ``type``, ``format`` and
+        preview, with ``size`` 0 and ``hash`` "" until written. From this call on, reading,
+        checking or deleting that artifact here waits for its write. The caller stores the record,
+        then calls ``start(on_written)`` (or ``cancel()``): the write (atomic, sha256 of the bytes)
+        runs on the writer thread, which then calls ``on_written(final_record, None)`` or
+        ``on_written(None, error)``.
+        """
+        base = output_uri or self._default_uri
+        if not transfer.is_local(base):
+            return None
+        candidates = self._registry.candidates(obj)
+        if not candidates or candidates[0].format not in _NEVER_REFUSES:
+            return None
+        serializer = candidates[0]
+        extension = serializer.extensions[0] if serializer.extensions else ""
+        folder = transfer.join(base, transfer.path_segment(task_id), transfer.path_segment(name))
+        uri = transfer.join(folder, transfer.safe_filename(serializer.filename(name, obj, extension)))
+        record = ArtifactRecord(
+            task_id=task_id,
+            name=name,
+            uri=uri,
+            type=serializer.type_name,
+            format=serializer.format,
+            size=0,
+            hash="",
+            preview=_preview(serializer, obj),
+            timestamp=time.time(),
+        )
+        self._pending.wait(uri)  # an earlier write of this very file lands first
+        begin = self._pending.reserve(uri)
+        what = f"artifact '{name}' of task {task_id}"
+
+        def start(on_written: Written) -> None:
+            def work() -> None:
+                try:
+                    digest, size = self._write(serializer, obj, uri, what)
+                except BaseException as exc:
+                    on_written(None, exc)
+                    return
+                on_written(replace(record, size=size, hash=digest), None)
+
+            begin(work)
+
+        return BackgroundUpload(record=record, start=start, cancel=lambda: begin(None))
+
+    def flush(self) -> None:
+        """Block until every write left running by :meth:`upload_later` has ended."""
+        self._pending.wait_all()
 
     def load(
         self,
@@ -197,6 +275,7 @@ class ArtifactStore:
             ArtifactError: If reading or downloading fails otherwise.
         """
         what = f"artifact '{record.name}' of task {record.task_id}"
+        self._pending.wait(record.uri)
         path = self._local_file(record, force_download)
         if deserialization_function is not None:
             serializer: Serializer | None = CustomSerializer(deserialize=deserialization_function)
@@ -229,6 +308,7 @@ class ArtifactStore:
             ArtifactMissingError: If the bytes are gone.
             ArtifactError: If downloading or extracting fails.
         """
+        self._pending.wait(record.uri)
         path = self._local_file(record, force_download)
         if extract_archive and self._is_archive(record):
             what = f"artifact '{record.name}' of task {record.task_id}"
@@ -238,6 +318,7 @@ class ArtifactStore:
     def exists(self, record: ArtifactRecord) -> bool:
         """True if the artifact's bytes are at ``record.uri`` (asks the remote store, not the cache)."""
         what = f"artifact '{record.name}' of task {record.task_id}"
+        self._pending.wait(record.uri)
         if transfer.is_local(record.uri):
             return os.path.isfile(transfer.local_path(record.uri))
         with transfer.translated(what, record.uri, writing=False):
@@ -257,6 +338,7 @@ class ArtifactStore:
             ArtifactError: If the storage refuses the deletion.
         """
         what = f"artifact '{record.name}' of task {record.task_id}"
+        self._pending.wait(record.uri)
         self._cache.forget(record.uri, record.hash)
         if transfer.is_http(record.uri):
             return
@@ -358,14 +440,14 @@ class ArtifactStore:
         """Write ``obj`` to ``uri``; returns ``(hash, size)`` of the stored bytes."""
         if transfer.is_local(uri):
             with transfer.translated(what, uri, writing=True), transfer.atomic_file(uri) as tmp:
-                serializer.dump(obj, tmp)
-                return sha256_file(tmp)
+                hashed = serializer.dump_hashed(obj, tmp)
+                return hashed if hashed is not None else sha256_file(tmp)
         # Remote: serialize into a local staging file, upload it, then keep it as the cache entry
         # so that the producer reading its own artifact back does not download it.
         with self._cache.staging_file(what) as staging:
             with transfer.translated(what, staging, writing=True):
-                serializer.dump(obj, staging)
-                digest, size = sha256_file(staging)
+                hashed = serializer.dump_hashed(obj, staging)
+                digest, size = hashed if hashed is not None else sha256_file(staging)
             with transfer.translated(what, uri, writing=True):
                 fs, rpath = transfer.filesystem(uri, self._storage_options)
                 fs.put_file(staging, rpath)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,36 @@ class Memo:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+
+
+class WriteScope:
+    """Where in-process steps may leave their artifact writes running (see
+    :meth:`ArtifactStore.upload_later`): whoever opens the scope drains it before
+    anyone outside this process may read those artifacts (the in-process launcher: at run end).
+    Thread-safe."""
+
+    def __init__(self) -> None:
+        self._stores: dict[int, ArtifactStore] = {}
+        self._lock = threading.Lock()
+
+    def adopt(self, artifacts: ArtifactStore) -> None:
+        """Remember that ``artifacts`` has writes of this scope under way."""
+        with self._lock:
+            self._stores[id(artifacts)] = artifacts
+
+    def drain(self) -> None:
+        """Block until every write left running in this scope has ended (idempotent)."""
+        with self._lock:
+            stores = list(self._stores.values())
+        for artifacts in stores:
+            artifacts.flush()
+
+
+#: The write scope of the step running on this thread (set by the in-process launcher around
+#: each call; None: outputs are written before the step ends). Rebound only per context.
+WRITE_SCOPE: contextvars.ContextVar[WriteScope | None] = contextvars.ContextVar(
+    "taskmill-write-scope", default=None
+)
 
 
 @dataclass

@@ -14,15 +14,20 @@ writes block on the store and the artifact storage.
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from taskmill.core.model import Param
+from taskmill.artifacts.storage import BackgroundUpload
+from taskmill.core.model import ArtifactRecord, Param
 from taskmill.core.states import TaskStatus
 from taskmill.core.stored import KWARGS, KWARGS_ARTIFACTS, RETURN
-from taskmill.engine.backend import Backend
+from taskmill.engine.backend import WRITE_SCOPE, Backend
 from taskmill.engine.inputs import ArtifactInput, materialise
 from taskmill.errors import ConflictError, ExecutionError
+
+_log = logging.getLogger(__name__)
 
 #: Return values of these types are stored as ``return/`` parameters; any other as an artifact.
 BASIC_TYPES: Final = (int, float, bool, str, type(None))
@@ -100,12 +105,30 @@ def store_outputs(
 
     Artifact bytes are written first, outside any transaction; then the parameters, artifact
     records and (with ``complete``) the task's completion are committed together.
+
+    With ``keep_in_memory`` inside a :data:`WRITE_SCOPE` (an in-process step), the bytes of
+    artifacts that cannot fail to serialize (plain numpy arrays) are written after the commit on
+    the artifact store's writer thread: consumers here take the object from memory at once, and
+    readers of the file wait for it. The record then gets its size and hash once written; a
+    failed write fails the task.
     """
     records = []
+    later: list[BackgroundUpload] = []
+    scope = WRITE_SCOPE.get() if keep_in_memory and serialize is None else None
     for name, value in outputs.items():
         if keep_in_memory:
             backend.memo.put(task_id, name, value)
-        if not isinstance(value, BASIC_TYPES):
+        if isinstance(value, BASIC_TYPES):
+            continue
+        planned = (
+            backend.artifacts.upload_later(task_id, name, value, output_uri=output_uri)
+            if scope is not None
+            else None
+        )
+        if planned is not None:
+            later.append(planned)
+            records.append(planned.record)
+        else:
             records.append(
                 backend.artifacts.upload(
                     task_id, name, value, output_uri=output_uri, serialization_function=serialize
@@ -113,15 +136,39 @@ def store_outputs(
             )
     basic = [Param(RETURN, n, v, type(v).__name__) for n, v in outputs.items() if isinstance(v, BASIC_TYPES)]
     store = backend.store
-    with store.batch():
-        if basic:
-            store.set_params(task_id, basic)
-        for record in records:
-            store.put_artifact(record)
-        if complete:
-            try:  # compare-and-set: an abort may have ended the task meanwhile, and then it stays so
-                store.set_status(
-                    task_id, TaskStatus.completed, message="completed", expected=(TaskStatus.in_progress,)
-                )
-            except ConflictError:
-                pass
+    try:
+        with store.batch():
+            if basic:
+                store.set_params(task_id, basic)
+            for record in records:
+                store.put_artifact(record)
+            if complete:
+                try:  # compare-and-set: an abort may have ended the task meanwhile, and then it stays so
+                    store.set_status(
+                        task_id, TaskStatus.completed, message="completed", expected=(TaskStatus.in_progress,)
+                    )
+                except ConflictError:
+                    pass
+    except BaseException:
+        for planned in later:
+            planned.cancel()
+        raise
+    if later and scope is not None:
+        scope.adopt(backend.artifacts)
+    for planned in later:
+        planned.start(functools.partial(_written, backend, task_id, planned.record.name))
+
+
+def _written(
+    backend: Backend, task_id: str, name: str, record: ArtifactRecord | None, error: BaseException | None
+) -> None:
+    """A background artifact write ended (writer thread): record its size and hash, or fail the task."""
+    try:
+        if record is not None:
+            backend.store.put_artifact(record)
+            return
+        message = f"writing artifact '{name}' failed: {type(error).__name__}: {error}"
+        _log.error("task %s: %s", task_id, message)
+        backend.store.set_status(task_id, TaskStatus.failed, message=message, reason=message, force=True)
+    except Exception:  # the store itself failed: nothing else to tell from this thread
+        _log.exception("task %s: recording the write of artifact '%s' failed", task_id, name)

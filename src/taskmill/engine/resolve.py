@@ -68,6 +68,9 @@ class Resolver:
                     f"'{name}'; it has: {sorted(records)}"
                 )
             rec = records[name]
+            if not rec.hash:  # its bytes are still being written in this process: wait for them
+                self._backend.artifacts.flush()
+                rec = next((a for a in store.get_artifacts(task_id) if a.name == name), rec)
             self.input_hashes[ref.raw] = rec.hash
             return {"url": rec.uri}.get(attr, getattr(rec, attr, None))
         if ref.kind is RefKind.MODELS:

@@ -19,6 +19,7 @@ from taskmill.core.refs import resolve
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.core.stored import FUNCTION_PAYLOAD, KWARGS, KWARGS_ARTIFACTS, RETURN
 from taskmill.engine.backend import Backend
+from taskmill.engine.by_value import by_value
 from taskmill.engine.cache import CacheKey, make_key, script_code
 from taskmill.engine.inputs import ArtifactInput, decode_markers, encode_inputs, map_inputs
 from taskmill.engine.nodes import Node
@@ -91,7 +92,14 @@ class StepBuilder:
                 out.inputs[arg] = ArtifactInput(self._ctx.run_id, f"{spec.name}.{arg}")
             res.input_hashes.update(as_inputs.input_hashes)
         out.input_hashes = dict(res.input_hashes)
+        if self._elsewhere(node):
+            # its process reads its parents' artifacts from disk: writes left running must land
+            self._b.artifacts.flush()
         return out
+
+    def _elsewhere(self, node: Node) -> bool:
+        """True when the step may run in another process (it then reads files, not memory)."""
+        return node.spec.kind != "function" or self._ctx.with_payload or node.hooks.launcher is not None
 
     # -- creating the task ---------------------------------------------------------------------
 
@@ -135,7 +143,7 @@ class StepBuilder:
             runtime={
                 "pipeline_step": spec.name,
                 "function": f"{spec.function_module}:{spec.function_name}",
-                **(key.runtime() if key is not None else {}),
+                **(key.runtime() if key is not None and key.key else {}),
             },
             output_uri=spec.output_uri or self._ctx.output_uri or "",
             cache_key=key.key if key is not None else "",
@@ -214,9 +222,14 @@ class StepBuilder:
     # -- cache key -----------------------------------------------------------------------------
 
     def key(self, node: Node, task_id: str, resolved: Resolved) -> CacheKey:
-        """The cache key of the created step task."""
+        """The cache key of the created step task (for a function step that does not cache:
+        an empty key, computed from nothing: no reads, no hashing)."""
         store = self._b.store
         if node.spec.kind == "function":
+            if not node.spec.cache:
+                return CacheKey(key="", reason="caching is off for this step")
+            if resolved.inputs or resolved.kwargs:
+                self._b.artifacts.flush()  # input hashes are known once their writes landed
             inputs = {arg: self._input_hash(inp) for arg, inp in resolved.inputs.items()}
             # nested inputs are keyed by their content, not by the id of the task that made them
             params = {
@@ -259,9 +272,12 @@ def _pickle_function(node: Node, ctx: RunContext) -> str:
         # cloudpickle names the code of functions it sends by value "<dynamic-code>"; the real
         # file travels alongside so the step's tracebacks point at the user's file and lines
         filename = getattr(getattr(function, "__code__", None), "co_filename", "")
-        data = cloudpickle.dumps(
-            (function, tuple(node.spec.function_return), ctx.serialize, ctx.deserialize, filename)
-        )
+        payload = (function, tuple(node.spec.function_return), ctx.serialize, ctx.deserialize, filename)
+        try:
+            with by_value(function):  # the process running the step may not have the user's module
+                data = cloudpickle.dumps(payload)
+        except Exception:  # a global the function uses cannot travel: by reference, as before
+            data = cloudpickle.dumps(payload)
     except Exception as exc:  # any pickling failure means the same thing to the user
         raise ExecutionError(
             f"step '{node.name}': its function cannot be sent to another process ({exc}); "

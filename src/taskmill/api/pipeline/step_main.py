@@ -27,6 +27,7 @@ from taskmill.core.stored import FUNCTION_PAYLOAD, STEP_TARGETS
 from taskmill.engine.backend import Backend
 from taskmill.engine.function_io import read_arguments, split_returns, store_outputs
 from taskmill.engine.steps import load_function
+from taskmill.errors import ConflictError
 
 #: modules a step process needs, imported once by the warm worker before it forks steps
 STEP_PRELOAD: Final = (
@@ -62,11 +63,20 @@ def execute_in_process(
     """Run a function step as a plain call on this thread, fully tracked. Never raises for the
     step's own errors: they end the task failed (with the traceback in its log)."""
     store = backend.store
-    record = store.get_task(task_id)
-    if record.status != TaskStatus.in_progress:  # created as running by the in-process launcher
+    try:  # the usual case, without reading the row first: it was created this instant
         record = store.set_status(
-            task_id, TaskStatus.in_progress, message="running in-process", worker="inline"
+            task_id,
+            TaskStatus.in_progress,
+            message="running in-process",
+            worker="inline",
+            expected=(TaskStatus.created,),
         )
+    except ConflictError:
+        record = store.get_task(task_id)
+        if record.status != TaskStatus.in_progress:  # created as running by the in-process launcher
+            record = store.set_status(
+                task_id, TaskStatus.in_progress, message="running in-process", worker="inline"
+            )
     task = Task(record, session)
     reporter = Reporter(store, task_id, interval=0.2)
     task._rep = reporter  # the step's logger and console share one reporter
