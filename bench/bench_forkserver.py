@@ -2,12 +2,16 @@
 
 Prints median and p95 latency from launch to reported exit, for a chain of N sequential steps and
 for N concurrent steps, then the same with ``subprocess.run([python, "-c", "import taskmill"])``.
+Then a chain of 10 steps whose function imports a heavy module itself (``TM_BENCH_HEAVY``,
+default ``sklearn.linear_model``), with the server learning what steps import and without.
 Asserts nothing (the budget is <= 50 ms per step end-to-end, ideally 5-10 ms of overhead).
 Run with ``python bench/bench_forkserver.py [steps] [extra preload modules, comma-separated]``.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import statistics
 import subprocess
 import sys
@@ -18,10 +22,16 @@ from pathlib import Path
 from taskmill.engine.forkserver import ForkServer
 
 COLD = [sys.executable, "-c", "import taskmill"]
+HEAVY = os.environ.get("TM_BENCH_HEAVY", "sklearn.linear_model")
 
 
 def trivial() -> None:
     """The step: does nothing (run in the fork server's child)."""
+
+
+def heavy() -> None:
+    """The step: imports a heavy library inside the function, as ML steps do."""
+    importlib.import_module(HEAVY)
 
 
 class Clock:
@@ -78,6 +88,26 @@ def warm(n: int, preload: tuple[str, ...]) -> None:
         assert set(clock.codes.values()) == {0}, clock.codes
 
 
+def heavy_chain(n: int, learn: bool) -> None:
+    clock = Clock()
+    here = str(Path(__file__).resolve().parent)
+    with ForkServer(
+        preload=("taskmill", "bench_forkserver"), sys_path=[here], on_exit=clock, learn=learn
+    ) as server:
+        chain = []
+        t_all = time.perf_counter()
+        for i in range(n):
+            key = f"heavy{i}"
+            t0 = time.perf_counter()
+            server.submit(key, "bench_forkserver:heavy")
+            clock.wait([key])
+            chain.append(clock.exited[key] - t0)
+        total = time.perf_counter() - t_all
+        assert set(clock.codes.values()) == {0}, clock.codes
+    report(f"{HEAVY} chain of {n}, learn={learn}", chain)
+    print(f"  {HEAVY} chain of {n}, learn={learn}: {total:.2f} s in all, {total / n:.3f} s per step")
+
+
 def cold(n: int) -> None:
     chain = []
     for _ in range(n):
@@ -100,6 +130,8 @@ def main() -> None:
     extra = tuple(m for m in (sys.argv[2] if len(sys.argv) > 2 else "").split(",") if m)
     warm(n, ("taskmill", *extra))
     cold(n)
+    for learn in (False, True):
+        heavy_chain(10, learn)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ layers below receive plain values.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,6 +105,8 @@ class Settings:
 def _read_config_file(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
+    import tomllib  # lazy: most processes have no config file (~3 ms of import saved)
+
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:

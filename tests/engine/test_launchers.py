@@ -9,6 +9,7 @@ import pytest
 
 from taskmill.core.pipeline import StepSpec
 from taskmill.core.states import TaskStatus
+from taskmill.engine.backend import Backend
 from taskmill.engine.launchers import InlineLauncher, LaunchRequest, QueueLauncher, RunMode
 from taskmill.engine.nodes import Node
 from taskmill.errors import ExecutionError
@@ -89,3 +90,25 @@ def test_the_inline_launcher_calls_function_steps_only(engine_store: TaskStore) 
             launcher.launch(LaunchRequest(node(kind="task"), "t2", None, Calls()))
     finally:
         launcher.close()
+
+
+def test_the_inline_launcher_waits_at_close_for_the_array_writes_its_steps_left(
+    backend: Backend,
+) -> None:
+    import numpy as np
+
+    from taskmill.engine.function_io import store_outputs
+
+    producer = new_task(backend.store, "producer")
+    backend.store.set_status(producer, TaskStatus.in_progress)
+
+    def execute(task_id: str, _node: Node) -> None:
+        store_outputs(backend, task_id, {"arr": np.ones(1 << 22)}, keep_in_memory=True, complete=True)
+
+    launcher = InlineLauncher(execute, backend.store, max_workers=1)
+    done = Calls()
+    launcher.launch(LaunchRequest(node(), producer, None, done))
+    assert done.event.wait(30)
+    launcher.close()  # the run is over: its artifacts are on disk, hashed
+    (record,) = backend.store.get_artifacts(producer)
+    assert record.hash.startswith("sha256:") and record.size == (1 << 22) * 8 + 128

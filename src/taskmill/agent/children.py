@@ -264,8 +264,16 @@ class Spawner:
         self._server = self._new_server()
 
     def _new_server(self) -> ForkServer:
+        # warm=(): the agent's own modules (HTTP, store) are not its tasks'; the warm worker learns
+        # what the tasks of this environment import from the first one that imports it.
         return ForkServer(
-            preload=self._preload, sys_path=self._sys_path, env=self._env, cwd=self._cwd, on_exit=self._exited
+            preload=self._preload,
+            sys_path=self._sys_path,
+            env=self._env,
+            cwd=self._cwd,
+            on_exit=self._exited,
+            warm=(),
+            learn=True,
         )
 
     def start(self) -> None:

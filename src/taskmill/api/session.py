@@ -19,7 +19,6 @@ import weakref
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from taskmill.api.reporter import Reporter
-from taskmill.api.requirements import adjust
 from taskmill.config import Settings
 from taskmill.store.base import TaskStore
 
@@ -232,6 +231,9 @@ class ProcessContext:
         """``recorded`` after this process's add/ignore/freeze requirement controls."""
         if not (self.requirements_added or self.requirements_ignored or self.requirements_file):
             return recorded
+        # lazy: requirements parsing loads importlib.metadata and packaging (~25 ms of import)
+        from taskmill.api.requirements import adjust
+
         return adjust(recorded, self.requirements_added, self.requirements_ignored, self.requirements_file)
 
     def session(self) -> Session:

@@ -2,13 +2,14 @@
 
 Started by :class:`taskmill.engine.forkserver.ForkServer` as ``python -P -m
 taskmill.engine._forkserver_main CONFIG_JSON`` in a fresh interpreter, so it has no threads when it
-forks. The controller never imports this module; it only talks to the process. Stdlib only: what
-the children need is whatever ``preload`` brought in, not this module's imports.
+forks. The controller never imports this module; it only talks to the process. Stdlib only (and
+:mod:`taskmill.engine._forkserver_warm`): what the children need is whatever ``preload`` brought in.
 
 Wire protocol, one JSON object per line:
 
 * stdin (client -> server), requests:
-  ``{"op": "spawn", "key", "target", "args", "env", "cwd"}`` and ``{"op": "kill", "key", "sig", "grace"}``.
+  ``{"op": "spawn", "key", "target", "args", "env", "cwd"}``, ``{"op": "kill", "key", "sig", "grace"}``
+  and ``{"op": "warm", "key", "modules"}`` (import those modules in the background, best effort).
   End of file means the client is gone (closed or dead): kill every child and exit.
 * stdout (server -> client): first ``{"ready": pid}`` or ``{"error": message}``, then exactly one
   reply per request, in order: ``{"ok": true, "pid": n}`` or ``{"ok": false, "error": message}``.
@@ -17,11 +18,19 @@ Wire protocol, one JSON object per line:
 
 Replies and events use separate pipes so a client can submit from inside its exit callback: the
 reply it waits for never sits behind an event its own reader thread has not consumed yet.
+
+Warming beyond ``preload``: modules named in CONFIG_JSON's ``warm``, sent in a ``warm`` request,
+or *learned* (each child reports on a pipe the library modules its step imported) are imported
+into the server between requests, so later children start with them. Only standard-library and
+site-packages modules are learned (never the user's code, whose import could run a script). Each
+batch is tried first in a throw-away forked *probe*: a module that fails or starts a thread there
+is never imported by the server (forking with threads can deadlock). Warming never fails the server.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import gc
 import importlib
@@ -34,9 +43,11 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
+
+from taskmill.engine._forkserver_warm import library_roots, report_learned
 
 # Signals blocked around fork(): one arriving in the child before it resets its handlers would run
 # the server's handler (SIGTERM ignored, a byte written into the server's wakeup pipe).
@@ -87,7 +98,9 @@ def _write_all(fd: int, data: bytes) -> None:
 class _Server:
     """The request loop. Single-threaded; it sleeps in the selector and never polls."""
 
-    def __init__(self, req_fd: int, rep_fd: int, ev_fd: int, shutdown_grace: float) -> None:
+    def __init__(
+        self, req_fd: int, rep_fd: int, ev_fd: int, shutdown_grace: float, *, learn: bool = True
+    ) -> None:
         self._req_fd = req_fd
         self._rep_fd = rep_fd
         self._ev_fd = ev_fd
@@ -105,6 +118,16 @@ class _Server:
         self._evbuf = bytearray()
         self._closing = False
         self._prctl = _prctl()
+        self._roots = library_roots()
+        self._warm_queue: list[str] = []
+        self._warm_tried: set[str] = set()
+        self._probe: _Probe | None = None
+        # Children write the modules they learned here; non-blocking, so a child never waits for a
+        # server busy importing (a full pipe just drops what it learned).
+        self._learn_r, self._learn_w = os.pipe() if learn else (-1, -1)
+        if learn:
+            os.set_blocking(self._learn_r, False)
+            os.set_blocking(self._learn_w, False)
 
     def serve(self) -> None:
         """Answer requests and report exits until the client goes away and every child is reaped."""
@@ -114,6 +137,9 @@ class _Server:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the controller's to handle
         self._sel.register(self._req_fd, selectors.EVENT_READ)
         self._sel.register(self._wake_r, selectors.EVENT_READ)
+        if self._learn_r >= 0:
+            self._sel.register(self._learn_r, selectors.EVENT_READ)
+        self._start_probe()  # what was queued before serving (CONFIG_JSON's warm list)
         try:
             while not (self._closing and not self._children):
                 for sel_key, _ in self._sel.select(self._next_deadline()):
@@ -121,12 +147,18 @@ class _Server:
                         self._read_requests()
                     elif sel_key.fd == self._wake_r:
                         self._on_signals()
+                    elif sel_key.fd == self._learn_r:
+                        self._read_learned()
+                    elif self._probe is not None and sel_key.fd == self._probe.fd:
+                        self._read_probe()
                     else:
                         self._flush_events()
                 self._escalate()
         finally:
             for pid in self._children:  # only left on an unexpected error: leave no orphan behind
                 self._signal_group(pid, signal.SIGKILL)
+            if self._probe is not None:
+                self._signal_group(self._probe.pid, signal.SIGKILL)
         os.set_blocking(self._ev_fd, True)
         self._flush_events()
 
@@ -167,6 +199,9 @@ class _Server:
                 if req["sig"] != signal.SIGKILL:
                     self._children[pid].kill_at = time.monotonic() + float(req["grace"])
             return {"ok": True, "pid": pid}
+        if req["op"] == "warm":
+            self.want([str(m) for m in req["modules"]])
+            return {"ok": True, "pid": 0}
         return {"ok": False, "error": f"unknown request {req['op']!r}"}
 
     def _fork(self, req: dict[str, Any]) -> int:
@@ -193,6 +228,8 @@ class _Server:
             return
         self._closing = True
         self._sel.unregister(self._req_fd)
+        if self._probe is not None:
+            self._signal_group(self._probe.pid, signal.SIGKILL)
         deadline = time.monotonic() + self._shutdown_grace
         for child in self._children.values():
             self._signal_group(child.pid, signal.SIGTERM)
@@ -266,7 +303,126 @@ class _Server:
         except (ProcessLookupError, PermissionError):
             pass  # already gone
 
+    # -- warming -------------------------------------------------------------------------------
+
+    def want(self, modules: Iterable[str], *, start: bool = True) -> None:
+        """Queue modules to import here (each once); ``start``: probe now (else ``serve`` does)."""
+        for name in modules:
+            if name and name not in sys.modules and name not in self._warm_tried:
+                self._warm_tried.add(name)
+                self._warm_queue.append(name)
+        if start:
+            self._start_probe()
+
+    def _read_learned(self) -> None:
+        try:
+            data = os.read(self._learn_r, 65536)
+        except BlockingIOError:
+            return
+        # Whole lines, up to PIPE_BUF bytes a write: none arrives split. "+name": the child ran
+        # with no thread left after importing it, so no probe is needed (the step paid the import).
+        lines = [ln for ln in data.decode(errors="replace").split("\n") if ln]
+        trusted = [ln[1:] for ln in lines if ln[0] == "+" and ln[1:] not in self._warm_tried]
+        self._warm_tried.update(trusted)
+        self._import_warm(trusted)
+        self.want(ln for ln in lines if ln[0] != "+")
+
+    def _start_probe(self) -> None:
+        """Fork a probe that tries the queued modules; its verdict arrives on a pipe (non-blocking)."""
+        if self._probe is not None or not self._warm_queue or self._closing:
+            return
+        names, self._warm_queue = self._warm_queue, []
+        read_fd, write_fd = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _FORK_MASK)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._become_probe(names, write_fd, old_mask)  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        os.close(write_fd)
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        self._probe = _Probe(pid, read_fd, names)
+        self._sel.register(read_fd, selectors.EVENT_READ)
+
+    def _become_probe(self, names: list[str], write_fd: int, old_mask: Iterable[int]) -> None:
+        try:
+            os.setpgid(0, 0)
+            _die_with_parent(self._prctl, signal.SIGKILL, os.getppid())
+            self._reset_signals(old_mask)
+            self._sel.close()
+            for fd in self._server_fds():
+                os.close(fd)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):  # a module's import-time chatter is not the console's business
+                os.dup2(devnull, fd)
+            for name in names:
+                try:
+                    importlib.import_module(name)
+                except BaseException:
+                    continue
+                if threading.active_count() > 1:  # it started a thread: it stays out, the rest
+                    _write_all(write_fd, b"!" + name.encode() + b"\n")  # is tried by another probe
+                    break
+                _write_all(write_fd, name.encode() + b"\n")
+        finally:
+            os._exit(0)
+
+    def _read_probe(self) -> None:
+        probe = self._probe
+        assert probe is not None
+        data = os.read(probe.fd, 65536)
+        if data:
+            probe.out += data
+            return
+        self._sel.unregister(probe.fd)
+        os.close(probe.fd)
+        self._probe = None
+        verdict = bytes(probe.out).decode().split()
+        stopped = [n[1:] for n in verdict if n.startswith("!")]
+        if stopped and stopped[0] in probe.names:
+            self._warm_queue[:0] = probe.names[probe.names.index(stopped[0]) + 1 :]
+        if not self._closing:
+            self._import_warm([n for n in verdict if not n.startswith("!")])
+            self._start_probe()
+
+    def _import_warm(self, names: list[str]) -> None:
+        """Import what the probe imported cleanly (blocking: steps would import them anyway)."""
+        for name in names:
+            if threading.active_count() > 1:
+                return  # not after a clean probe; if it happens anyway, import nothing more
+            with contextlib.suppress(BaseException):
+                importlib.import_module(name)
+        gc.freeze()
+
     # -- in the child --------------------------------------------------------------------------
+
+    def _server_fds(self) -> list[int]:
+        """The server's own pipes (a forked child closes them: they are not its to hold open)."""
+        fds = [
+            self._req_fd,
+            self._rep_fd,
+            self._ev_fd,
+            self._wake_r,
+            self._wake_w,
+            self._learn_r,
+            self._learn_w,
+        ]
+        if self._probe is not None:
+            fds.append(self._probe.fd)
+        return [fd for fd in fds if fd >= 0]
+
+    @staticmethod
+    def _reset_signals(old_mask: Iterable[int]) -> None:
+        signal.set_wakeup_fd(-1)
+        for signum in signal.valid_signals():
+            if callable(signal.getsignal(signum)) and signum != signal.SIGINT:
+                signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
     def _become_child(self, req: dict[str, Any], old_mask: Iterable[int], server_pid: int) -> None:
         code = 1
@@ -274,16 +430,12 @@ class _Server:
             os.setpgid(0, 0)  # own group: kill() and the sweep reach the step's grandchildren too
             # A server killed outright (SIGKILL, OOM) can sweep nothing: the kernel kills the step then.
             _die_with_parent(self._prctl, signal.SIGKILL, server_pid)
-            signal.set_wakeup_fd(-1)
-            for signum in signal.valid_signals():
-                if callable(signal.getsignal(signum)) and signum != signal.SIGINT:
-                    signal.signal(signum, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            self._reset_signals(old_mask)
             self._sel.close()  # close only: unregistering would edit the epoll set shared with the server
-            for fd in (self._req_fd, self._rep_fd, self._ev_fd, self._wake_r, self._wake_w):
-                os.close(fd)
-            code = _run_step(req)
+            for fd in self._server_fds():
+                if fd != self._learn_w:
+                    os.close(fd)
+            code = _run_step(req, self._learn_w, self._roots)
         except BaseException:
             traceback.print_exc()
         finally:
@@ -294,9 +446,10 @@ class _Server:
                 os._exit(code)  # never unwind into the server's loop or run its exit handlers
 
 
-def _run_step(req: dict[str, Any]) -> int:
+def _run_step(req: dict[str, Any], learn_fd: int = -1, roots: tuple[str, ...] = ()) -> int:
     """Run ``target(*args)`` the way ``python -c 'sys.exit(f(*args))'`` would, and return the exit code."""
     key, target, args = str(req["key"]), str(req["target"]), [str(a) for a in req["args"]]
+    before = set(sys.modules)
     # The server's exit handlers (and those of preloaded modules) belong to the server; the step
     # runs only the ones it registers itself, as a process of its own would.
     atexit._clear()
@@ -330,11 +483,21 @@ def _run_step(req: dict[str, Any]) -> int:
         code = _exit_code(exc.code)
     except BaseException as exc:
         sys.excepthook(type(exc), exc, exc.__traceback__)  # the Task API's hook marks the task failed
+    if learn_fd >= 0:
+        report_learned(learn_fd, roots, before)
     # What interpreter shutdown does, in its order: thread-exit hooks (e.g. unclosed thread pools),
     # join non-daemon threads, then exit handlers.
     threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     return code
+
+
+@dataclass
+class _Probe:
+    pid: int
+    fd: int  # read end of the probe's verdict pipe
+    names: list[str]
+    out: bytearray = field(default_factory=bytearray)
 
 
 def _exit_code(result: object) -> int:
@@ -392,8 +555,12 @@ def main() -> None:
     os.dup2(config["stderr_fd"], 2)
     os.close(config["stdout_fd"])
     os.close(config["stderr_fd"])
-    server = _Server(req_fd, rep_fd, config["events_fd"], config["shutdown_grace"])
+    server = _Server(
+        req_fd, rep_fd, config["events_fd"], config["shutdown_grace"], learn=bool(config.get("learn", True))
+    )
     _write_all(rep_fd, json.dumps({"ready": os.getpid()}).encode() + b"\n")
+    with open(config["warm_fd"], "rb") as warm_file:  # one name a line; warmed once serving
+        server.want(warm_file.read().decode().split(), start=False)
     server.serve()
 
 

@@ -5,6 +5,12 @@ that imports them once, then forks a child per step in a few milliseconds; each 
 process of its own (pid, process group, exit code). This module is the client side, safe to use
 from a multi-threaded controller; the server is :mod:`taskmill.engine._forkserver_main`. Targets
 are ``"package.module:function"`` strings, so the engine never imports what it launches. POSIX only.
+
+Beyond ``preload`` (which must import), the server is *warmed*, best effort and in the background:
+with the library modules this process has imported (``warm=None``), with what :meth:`ForkServer.warm`
+names (e.g. :func:`imports_of` a step function, before it first runs), and with what each step
+turned out to import (``learn=True``: the first step of a kind teaches the server, the next ones
+start with those modules loaded).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Any
 
+from taskmill.engine._forkserver_warm import library_roots, warmable
 from taskmill.errors import ExecutionError
 
 logger = logging.getLogger(__name__)
@@ -69,6 +76,8 @@ class ForkServer:
         cwd: str | None = None,
         python: str = sys.executable,
         on_exit: Callable[[str, int], None] | None = None,
+        warm: Sequence[str] | None = None,
+        learn: bool = True,
     ) -> None:
         """Describe the server; nothing starts before :meth:`start`.
 
@@ -82,6 +91,10 @@ class ForkServer:
             python: The interpreter to run; it must be able to import taskmill.
             on_exit: Called as ``on_exit(key, returncode)`` once per child, on the reader thread;
                 a negative returncode means the child was killed by that signal.
+            warm: Modules imported in the background once the server is ready, skipping any that
+                fail or start threads; ``None``: the standard-library and site-packages modules
+                this process has imported when :meth:`start` is called (:func:`imported_modules`).
+            learn: Also warm the server with the library modules each step imports.
         """
         self._preload = tuple(preload)
         self._sys_path = tuple(os.fspath(p) for p in sys_path)
@@ -89,9 +102,15 @@ class ForkServer:
         self._cwd = cwd
         self._python = python
         self._on_exit = on_exit
+        self._warm = None if warm is None else tuple(warm)
+        self._learn = learn
+        self._startup_log: IO[bytes] | None = None
+        self._start_lock = threading.Lock()  # one thread finishes a background start
         self._lock = threading.Lock()  # guards _state and _steps
         self._rpc_lock = threading.Lock()  # one request/reply exchange on the pipes at a time
-        self._state = "new"  # new -> running -> closing -> closed; running -> dead if the server dies
+        # new -> starting -> spawned (process up, imports going on) -> running -> closing -> closed;
+        # running -> dead if the server dies
+        self._state = "new"
         self._steps: dict[str, _Step] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._events_fd = -1
@@ -99,15 +118,34 @@ class ForkServer:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the server and wait until it has imported ``preload``.
+    def start(self, wait: bool = True) -> None:
+        """Start the server and (``wait``) wait until it has imported ``preload``.
 
-        Blocking (for as long as the imports take). Call once.
+        Blocking for as long as the imports take; with ``wait=False`` it returns once the process
+        is started (milliseconds), the imports go on while the caller sets up, and the first
+        :meth:`submit`, :meth:`warm` or :meth:`wait_ready` waits for them. Call once.
 
         Raises:
             ExecutionError: the server could not start or a preload module failed to import; the
-                message names the module and includes the server's stderr.
+                message names the module and includes the server's stderr (with ``wait=False``,
+                raised by the call that waits).
         """
+        with self._start_lock:  # close() and wait_ready() on other threads wait for the spawn
+            self._spawn()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait until a server started with ``start(wait=False)`` is ready. Blocking; idempotent.
+
+        Raises:
+            ExecutionError: as :meth:`start`.
+        """
+        with self._start_lock:
+            if self._state == "spawned":
+                self._finish_start()
+
+    def _spawn(self) -> None:
         with self._lock:
             if self._state != "new":
                 raise ExecutionError(f"fork server already {self._state}; create a new ForkServer")
@@ -126,41 +164,60 @@ class ForkServer:
             # The kernel's parent-death signal follows the thread that forked: only the main
             # thread lives as long as this process.
             "client_pid": os.getpid() if threading.current_thread() is threading.main_thread() else 0,
+            "learn": self._learn,
         }
-        with tempfile.TemporaryFile() as startup_log:
-            try:
-                self._proc = subprocess.Popen(
-                    # -P: no cwd in front of sys.path; sys_path says exactly what is there.
-                    [self._python, "-P", "-m", _SERVER_MODULE, json.dumps(config)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=startup_log,
-                    pass_fds=(events_w, *consoles),
-                    env=self._env,
-                    cwd=self._cwd,
-                    # Out of our process group: a kill of the controller's group must leave the
-                    # server alive to see the end of its stdin and sweep every step's group.
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                os.close(events_r)
-                self._state = "closed"
-                raise ExecutionError(
-                    f"cannot start the fork server with python '{self._python}': {exc}; "
-                    "check ForkServer(python=..., cwd=...)"
-                ) from exc
-            finally:
-                for fd in (events_w, *consoles):
-                    os.close(fd)
-            self._events_fd = events_r
-            try:
-                server_pid = self._await_ready(startup_log)
-            except BaseException:
-                self._proc.kill()
-                self._proc.communicate()  # reaps it and closes its pipes
-                os.close(self._events_fd)
-                self._state = "closed"
-                raise
+        # The warm list (hundreds of names) goes in a file, not argv: one argument is capped at 128 KiB.
+        warm_file = tempfile.TemporaryFile()
+        warm_file.write("\n".join(self._warm if self._warm is not None else imported_modules()).encode())
+        warm_file.flush()
+        warm_file.seek(0)
+        config["warm_fd"] = warm_file.fileno()
+        startup_log = tempfile.TemporaryFile()
+        # the log stays open until the server reports ready (_finish_start)
+        try:
+            self._proc = subprocess.Popen(
+                # -P: no cwd in front of sys.path; sys_path says exactly what is there.
+                [self._python, "-P", "-m", _SERVER_MODULE, json.dumps(config)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=startup_log,
+                pass_fds=(events_w, warm_file.fileno(), *consoles),
+                env=self._env,
+                cwd=self._cwd,
+                # Out of our process group: a kill of the controller's group must leave the
+                # server alive to see the end of its stdin and sweep every step's group.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            os.close(events_r)
+            startup_log.close()
+            self._state = "closed"
+            raise ExecutionError(
+                f"cannot start the fork server with python '{self._python}': {exc}; "
+                "check ForkServer(python=..., cwd=...)"
+            ) from exc
+        finally:
+            for fd in (events_w, *consoles):
+                os.close(fd)
+            warm_file.close()
+        self._events_fd = events_r
+        self._startup_log = startup_log
+        with self._lock:
+            self._state = "spawned"
+
+    def _finish_start(self) -> None:
+        assert self._proc is not None and self._startup_log is not None
+        try:
+            server_pid = self._await_ready(self._startup_log)
+        except BaseException:
+            self._proc.kill()
+            self._proc.communicate()  # reaps it and closes its pipes
+            os.close(self._events_fd)
+            self._state = "closed"
+            raise
+        finally:
+            self._startup_log.close()
+            self._startup_log = None
         logger.debug("fork server pid %d ready (preload=%s)", server_pid, self._preload)
         with self._lock:
             self._state = "running"
@@ -175,6 +232,8 @@ class ForkServer:
         """
         if threading.current_thread() is self._reader:
             raise RuntimeError("ForkServer.close() cannot be called from on_exit (it waits for that thread)")
+        with contextlib.suppress(ExecutionError):  # a failed start has closed it already
+            self.wait_ready()
         with self._lock:
             if self._state in ("new", "closed"):
                 self._state = "closed"
@@ -249,6 +308,7 @@ class ForkServer:
         module, sep, function = target.partition(":")
         if not (module and sep and function):
             raise ValueError(f"target must look like 'package.module:function', got {target!r}")
+        self.wait_ready()
         step = _Step()
         with self._lock:
             self._check_running(key)
@@ -301,6 +361,17 @@ class ForkServer:
                 f"step '{key}' (pid {step.pid}) did not exit after signal {int(sig)} and SIGKILL; "
                 "it may be stuck in the kernel (uninterruptible I/O)"
             )
+
+    def warm(self, modules: Sequence[str]) -> None:
+        """Have the server import ``modules`` in the background, best effort (a module that fails
+        or starts a thread is skipped), so later children start with them. Non-blocking (one
+        request); names already imported or already tried cost nothing.
+
+        Raises:
+            ExecutionError: the server is not running.
+        """
+        self.wait_ready()
+        self._call({"op": "warm", "key": "(warm)", "modules": [str(m) for m in modules]})
 
     def running(self) -> set[str]:
         """Keys of the children submitted and not yet reported as exited. Non-blocking."""
@@ -398,6 +469,35 @@ class ForkServer:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(step.pid, signal.SIGKILL)
             self._report(key, -signal.SIGKILL)
+
+
+def imported_modules() -> list[str]:
+    """The standard-library and site-packages modules this process has imported (public names,
+    deepest of each package chain): what a warm worker preloads for its steps by default."""
+    return warmable(list(sys.modules), sys.modules, library_roots())
+
+
+def imports_of(function: Callable[..., Any]) -> list[str]:
+    """The absolute module names ``function``'s source imports (``import a.b`` -> ``a.b``,
+    ``from a.b import c`` -> ``a.b`` and ``a.b.c``, which may be a submodule), found by parsing
+    it, without importing anything; ``[]`` when its source cannot be read. For
+    :meth:`ForkServer.warm`: names that turn out not to be modules are skipped there."""
+    import ast  # lazy: only callers that warm by source pay for the parser
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+            names.extend(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+    return list(dict.fromkeys(names))
 
 
 def _dup_or_devnull(fd: int) -> int:

@@ -8,7 +8,8 @@ there, so every launcher reports the same way.
 Which launcher a run uses follows from its :class:`RunMode`:
 
 * :class:`InlineLauncher` (``debug``): function steps as plain calls on worker threads of this
-  process (breakpoints work; outputs are handed over in memory).
+  process (breakpoints work; outputs are handed over in memory, large arrays are written to disk
+  in the background and :meth:`InlineLauncher.close` waits for those writes).
 * :class:`ProcessLauncher` (``process``): each step in its own process, forked from a warm
   worker that has taskmill (and the user's modules) imported already.
 * :class:`QueueLauncher` (``queue``): steps go to queues; agents run them.
@@ -20,17 +21,23 @@ chosen by name through :mod:`taskmill.engine.launcher_plugins`.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 
+from taskmill.core.model import LogLine
 from taskmill.core.states import TaskStatus
+from taskmill.engine.backend import WRITE_SCOPE, WriteScope
 from taskmill.engine.launcher_api import Done, Launcher, LaunchRequest, StepTracker, exit_reason
 from taskmill.engine.nodes import Node
-from taskmill.engine.queues import no_queue_message, served
+from taskmill.engine.queues import blocked_by_controller, no_queue_message, served
 from taskmill.errors import ExecutionError
 from taskmill.store.base import TaskStore
+
+logger = logging.getLogger(__name__)
 
 # The launcher interface lives in taskmill.engine.launcher_api; these names stay importable here.
 __all__ = [
@@ -85,6 +92,7 @@ class InlineLauncher(Launcher):
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="taskmill-step")
         self._aborted: set[str] = set()
         self._lock = threading.Lock()
+        self._writes = WriteScope()
 
     def launch(self, request: LaunchRequest) -> None:
         node = request.node
@@ -95,9 +103,11 @@ class InlineLauncher(Launcher):
             )
 
         def run() -> None:
+            token = WRITE_SCOPE.set(self._writes)
             try:
                 self._execute(request.task_id, node)
             finally:
+                WRITE_SCOPE.reset(token)
                 request.done(request.task_id)
 
         self._pool.submit(run)
@@ -112,6 +122,9 @@ class InlineLauncher(Launcher):
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        # the run is over for everyone outside this process once close returns: the artifact
+        # bytes its steps left writing must be on disk by then
+        self._writes.drain()
 
 
 class ProcessLauncher(Launcher):
@@ -139,7 +152,8 @@ class ProcessLauncher(Launcher):
         self._server = ForkServer(preload=preload, sys_path=sys_path, env=env, cwd=cwd, on_exit=self._exited)
 
     def start(self) -> None:
-        self._server.start()
+        # The warm worker imports while the run is being set up; the first step waits for it.
+        self._server.start(wait=False)
 
     def launch(self, request: LaunchRequest) -> None:
         task_id = request.task_id
@@ -243,14 +257,36 @@ class QueueLauncher(Launcher):
                 f"(`taskmill queues enqueue {task_id} --queue {queue}`)"
             )
             return
-        self._store.enqueue(task_id, queue)
+        record = self._store.enqueue(task_id, queue)
         if queue not in self._warned and not served(self._store, queue):
             self._warned.add(queue)
             self._warn(
                 f"no agent serves queue '{queue}' yet: step '{node.name}' waits there until one does "
                 f"(start one with `taskmill agent --queue {queue}`)"
             )
+        elif queue not in self._warned:
+            self._warned.add(queue)
+            self._check_blocked(node, task_id, queue, record.parent)
         self._check(task_id)  # it may have ended before we watched (a very fast agent)
+
+    def _check_blocked(self, node: Node, task_id: str, queue: str, controller_id: str | None) -> None:
+        """Say so (the controller's console, and the waiting step's console in the UI) when the
+        only agents of ``queue`` are busy running this step's own controller: it would wait forever."""
+        agents = blocked_by_controller(self._store, queue, controller_id)
+        if not agents:
+            return
+        message = (
+            f"step '{node.name}' cannot start: queue '{queue}' is served only by {', '.join(agents)}, "
+            f"which runs this pipeline's controller; start another agent for it (`taskmill agent "
+            f"--queue {queue}`), or run controllers on a services agent (`taskmill agent --queue "
+            "services --services-mode`, `pipe.start(queue='services')`)"
+        )
+        self._warn(message)
+        line = LogLine(f"taskmill: {message}", "warning", time.time(), 0, "stderr")
+        try:
+            self._store.append_log(task_id, [line])  # the step's console in the UI says why it waits
+        except Exception:  # the controller's console already says it; this copy is a courtesy
+            logger.debug("could not note the block on step %s", task_id, exc_info=True)
 
     def _on_status(self, task_id: str, status: TaskStatus) -> None:
         with self._lock:

@@ -90,3 +90,19 @@ def summarise(headline: str, problems: list[str], *, shown: int = 5) -> str:
 def served(store: TaskStore, queue: str) -> bool:
     """True when a registered agent serves ``queue``."""
     return any(queue in w.queues for w in store.list_workers())
+
+
+def blocked_by_controller(store: TaskStore, queue: str, controller_id: str | None) -> list[str]:
+    """The agents serving ``queue`` when each of them is busy running ``controller_id`` itself
+    with no slot to spare: a step of that controller put on ``queue`` would wait forever (the
+    controller runs on the agent its steps need). Empty when the queue has a free agent, has
+    none at all, or ``controller_id`` is None. Blocking: one store call."""
+    if not controller_id:
+        return []
+    serving = [w for w in store.list_workers() if queue in w.queues]
+    if not serving:
+        return []
+    busy = [
+        w.id for w in serving if w.task_id == controller_id and int(str(w.info.get("slots", 1) or 1)) <= 1
+    ]
+    return busy if len(busy) == len(serving) else []

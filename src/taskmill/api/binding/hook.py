@@ -25,20 +25,58 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from taskmill.api.binding.boosting import BINDINGS as BOOSTING
-from taskmill.api.binding.keras import BINDINGS as KERAS
 from taskmill.api.binding.patching import LOG, Options, Patcher
-from taskmill.api.binding.plots import BINDINGS as PLOTS
-from taskmill.api.binding.pytorch import BINDINGS as PYTORCH
-from taskmill.api.binding.serialized import BINDINGS as SERIALIZED
 from taskmill.api.binding.spec import Binding
-from taskmill.api.binding.tensorboard import BINDINGS as TENSORBOARD
 
-#: every binding, in the order they are applied
-BINDINGS: tuple[Binding, ...] = (*SERIALIZED, *PYTORCH, *BOOSTING, *KERAS, *TENSORBOARD, *PLOTS)
+#: ``(key, watched module, family)`` of every binding, in the order they are applied. The family
+#: module that implements a binding is imported only once its watched module is (Task.init stays
+#: lean); :func:`family_bindings` returns what each family defines, which must match this table.
+WATCHED: tuple[tuple[str, str, str], ...] = (
+    ("joblib", "joblib", "serialized"),
+    ("joblib", "pickle", "serialized"),
+    ("pytorch", "torch", "pytorch"),
+    ("xgboost", "xgboost", "boosting"),
+    ("lightgbm", "lightgbm", "boosting"),
+    ("catboost", "catboost", "boosting"),
+    ("tensorflow", "keras", "keras"),
+    ("tensorflow", "tf_keras", "keras"),
+    ("tensorboard", "torch.utils.tensorboard", "tensorboard"),
+    ("tensorboard", "tensorboardX", "tensorboard"),
+    ("matplotlib", "matplotlib.figure", "plots"),
+    ("matplotlib", "matplotlib.pyplot", "plots"),
+)
 
 #: the keys of ``auto_connect_frameworks`` that switch a binding
-FRAMEWORK_KEYS: tuple[str, ...] = (*dict.fromkeys(b.key for b in BINDINGS), "scikit")
+FRAMEWORK_KEYS: tuple[str, ...] = (*dict.fromkeys(key for key, _, _ in WATCHED), "scikit")
+
+
+def family_bindings(family: str) -> tuple[Binding, ...]:
+    """The bindings that family module ``taskmill.api.binding.<family>`` defines (imports it)."""
+    if family == "serialized":
+        from taskmill.api.binding.serialized import BINDINGS as SERIALIZED
+
+        return SERIALIZED
+    if family == "pytorch":
+        from taskmill.api.binding.pytorch import BINDINGS as PYTORCH
+
+        return PYTORCH
+    if family == "boosting":
+        from taskmill.api.binding.boosting import BINDINGS as BOOSTING
+
+        return BOOSTING
+    if family == "keras":
+        from taskmill.api.binding.keras import BINDINGS as KERAS
+
+        return KERAS
+    if family == "tensorboard":
+        from taskmill.api.binding.tensorboard import BINDINGS as TENSORBOARD
+
+        return TENSORBOARD
+    if family == "plots":
+        from taskmill.api.binding.plots import BINDINGS as PLOTS
+
+        return PLOTS
+    raise ValueError(f"unknown binding family {family!r}")
 
 
 class _PatchingLoader(importlib.abc.Loader):
@@ -68,7 +106,7 @@ class FrameworkFinder(importlib.abc.MetaPathFinder):
 
     def __init__(self, options: Options) -> None:
         self.patcher = Patcher(options)
-        self._watched = {b.module for b in BINDINGS if options.enabled(b.key)}
+        self._watched = {module for key, module, _ in WATCHED if options.enabled(key)}
         self._applied: set[str] = set()
         self._finding = threading.local()
 
@@ -101,8 +139,12 @@ class FrameworkFinder(importlib.abc.MetaPathFinder):
         if name in self._applied or name not in self._watched:
             return
         self._applied.add(name)
-        for binding in BINDINGS:
-            if binding.module == name and self.patcher.options.enabled(binding.key):
+        for key, watched, family in WATCHED:
+            if watched != name or not self.patcher.options.enabled(key):
+                continue
+            for binding in family_bindings(family):
+                if binding.module != name or binding.key != key:
+                    continue
                 try:
                     binding.apply(module, self.patcher)
                 except Exception as err:  # an unknown version of the framework: no auto-logging
@@ -133,7 +175,7 @@ def bind_frameworks(auto_connect_frameworks: bool | Mapping[str, Any] = True) ->
     (patches modules already imported), idempotent for the same options."""
     release_frameworks()
     options = Options(auto_connect_frameworks)
-    if not any(options.enabled(b.key) for b in BINDINGS):
+    if not any(options.enabled(key) for key, _, _ in WATCHED):
         return None
     finder = FrameworkFinder(options)
     sys.meta_path.insert(0, finder)

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from taskmill.api.capture import local_root, script_info
 from taskmill.api.session import PROCESS
 from taskmill.api.task.handle import TaskHandle, current_user
 from taskmill.api.task.metadata import TaskMetadata
@@ -79,6 +78,8 @@ class TaskLookup(TaskMetadata, TaskParameters):
         if script:
             path = Path(script)
             if detect_repository and not repo and path.exists():
+                from taskmill.api.capture import local_root, script_info  # lazy: git and subprocess
+
                 detected = script_info(str(path.resolve()), with_packages=False)
                 task.set_runtime_properties({"script_root": local_root(str(path.resolve()))})
                 changes.update(

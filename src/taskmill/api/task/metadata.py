@@ -12,7 +12,6 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from taskmill.api.requirements import read_requirements_file, requirement_lines, specifier
 from taskmill.api.session import PROCESS
 from taskmill.api.task.handle import TaskHandle
 from taskmill.core.model import ScriptInfo
@@ -144,6 +143,9 @@ class TaskMetadata(TaskHandle):
         installed); a requirements file path as ``package_name`` adds every line of it. Called
         after ``Task.init``, it updates the main task's recorded requirements at once.
         """
+        # lazy: requirement parsing loads importlib.metadata and packaging (~25 ms of import)
+        from taskmill.api.requirements import read_requirements_file, requirement_lines, specifier
+
         path = Path(package_name)
         if package_version is None and path.suffix == ".txt" and path.is_file():
             PROCESS.requirements_added.update(requirement_lines(read_requirements_file(path)))
@@ -172,6 +174,8 @@ class TaskMetadata(TaskHandle):
         """Record the environment's installed packages (what taskmill always records), or, with
         ``requirements_file``, that file's requirements instead."""
         if requirements_file is not None:
+            from taskmill.api.requirements import read_requirements_file  # lazy, as above
+
             PROCESS.requirements_file = read_requirements_file(requirements_file)
         elif not force:
             PROCESS.requirements_file = None

@@ -16,7 +16,6 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from taskmill.api.capture import kernel_shell, local_root, script_info
 from taskmill.api.reporter import ConsoleTee
 from taskmill.api.session import PROCESS
 from taskmill.api.task.handle import TaskHandle
@@ -39,7 +38,7 @@ class TaskProcess(TaskHandle):
         """Tee ``sys.stdout``/``sys.stderr`` into the task's log (lines of in-process steps go to theirs)."""
         rep = self._reporter()
         route = PROCESS.step_reporter.get
-        tee = KernelConsoleTee if kernel_shell() is not None else ConsoleTee
+        tee = KernelConsoleTee if _kernel_shell() is not None else ConsoleTee
         out = tee(sys.stdout, rep, "stdout", route)
         err = tee(sys.stderr, rep, "stderr", route)
         self._tees = [out, err]
@@ -63,6 +62,10 @@ class TaskProcess(TaskHandle):
 
         def capture() -> None:
             try:
+                # imported here, off the main thread: capture loads importlib.metadata, git
+                # helpers and subprocess (~20 ms) that Task.init itself does not need
+                from taskmill.api.capture import local_root, script_info
+
                 info = script_info()
                 info = replace(info, requirements=PROCESS.controlled_requirements(info.requirements))
                 self._store().update_task(self.id, script=info, runtime={"script_root": local_root()})
@@ -71,13 +74,15 @@ class TaskProcess(TaskHandle):
 
         self._capture_thread = threading.Thread(target=capture, name="taskmill-capture", daemon=True)
         self._capture_thread.start()
-        shell = kernel_shell()
+        shell = _kernel_shell()
         if shell is not None:
             self._follow_notebook(shell)
 
     def _follow_notebook(self, shell: Any) -> None:
         """Record the notebook's code again after each cell (IPython's ``post_run_cell``) while this
         task is the running main task; stops following once it is not."""
+
+        from taskmill.api.capture import script_info  # lazy: only notebooks need it
 
         def after_cell(*_: object) -> None:
             try:
@@ -95,3 +100,13 @@ class TaskProcess(TaskHandle):
                 self._reporter().log(f"taskmill: could not record the notebook's code ({exc})", "warning")
 
         shell.events.register("post_run_cell", after_cell)
+
+
+def _kernel_shell() -> Any:
+    """:func:`taskmill.api.capture.kernel_shell`, without importing capture when IPython is not loaded
+    (no IPython, no kernel: the common case stays free of capture's imports)."""
+    if "IPython" not in sys.modules:
+        return None
+    from taskmill.api.capture import kernel_shell
+
+    return kernel_shell()
