@@ -26,6 +26,7 @@ import httpx
 import typer
 
 from taskmill.cli._common import cli_settings, print_note
+from taskmill.cli._extras import require_extra
 from taskmill.config import Settings
 from taskmill.store.api_keys import ADMIN_ROLE
 from taskmill.store.factory import open_store
@@ -158,6 +159,7 @@ def dev(
 
         taskmill dev --port 8090 --new-key
     """
+    require_extra("server", "taskmill dev")
     settings = cli_settings(ctx)
     if not settings.store_url.startswith("sqlite"):
         raise ValueError(

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from taskmill.cli._common import cli_state, format_time, new_table, print_json, print_note, stdout_console
+from taskmill.cli._extras import require_extra
 from taskmill.config import Settings
 from taskmill.store.base import TaskStore
 from taskmill.store.factory import open_store
@@ -91,6 +92,17 @@ def server(
             "server.artifact_allow. Records anywhere else are refused.",
         ),
     ] = None,
+    dead_after: Annotated[
+        float | None,
+        typer.Option(
+            "--dead-after",
+            metavar="SECONDS",
+            min=0.1,
+            help="An agent that sent no heartbeat for this many seconds while this server was up is "
+            "dead: its running tasks fail (default: TASKMILL_SERVER_DEAD_AFTER, else 120). Time the "
+            "server was down never counts.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the store at --store over HTTP until Ctrl-C.
 
@@ -104,6 +116,7 @@ def server(
     """
     if ctx.invoked_subcommand is not None:
         return
+    require_extra("server", "taskmill server")
     settings = _settings(ctx, store)
     if settings.store_url.startswith(("http://", "https://")):
         raise ValueError(
@@ -115,16 +128,20 @@ def server(
     # Imported here: the server stack (FastAPI, uvicorn) is only needed by this command.
     from taskmill.artifacts.storage import ArtifactStore
     from taskmill.server import create_app, serve
+    from taskmill.server.reaper import dead_after_from_env
+
+    dead = dead_after if dead_after is not None else dead_after_from_env()
 
     opened = open_store(settings.store_url)
     try:
         artifact_store = ArtifactStore(settings.artifacts_uri, str(settings.cache_dir))
         allow = tuple(artifact_allow) if artifact_allow else settings.server_artifact_allow
-        app_ = create_app(opened, artifact_store, auth=not no_auth, artifact_allow=allow)
+        app_ = create_app(opened, artifact_store, auth=not no_auth, artifact_allow=allow, dead_after=dead)
         base = f"http://{host}:{port}"
         typer.echo(f"taskmill server on {base}  (web UI {base}/, API {base}/api/v1, docs {base}/docs)")
         typer.echo(f"  store:     {redact(settings.store_url)}")
         typer.echo(f"  artifacts: {artifact_store.default_uri}")
+        typer.echo(f"  agents:    dead after {dead:g} s without a heartbeat while the server is up")
         if allow:
             typer.echo(f"  also read: {', '.join(allow)}  (server.artifact_allow)")
         if no_auth:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -136,8 +136,9 @@ class PokeOnWrite:
         await self.app(scope, receive, send_and_poke)
 
 
-def _sse(event: dict[str, Any]) -> str:
-    return f"id: {event['id']}\nevent: {event['kind']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+def _sse(event: dict[str, Any]) -> bytes:
+    data = json.dumps(event, separators=(",", ":"))
+    return format_sse_event(data_str=data, event=str(event["kind"]), id=str(event["id"]))
 
 
 def events_router(store: TaskStore, hub: EventHub) -> APIRouter:
@@ -160,14 +161,13 @@ def events_router(store: TaskStore, hub: EventHub) -> APIRouter:
     @router.get(
         "/events/stream",
         operation_id="events_stream",
-        response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}, "description": "An endless SSE stream."}},
     )
     async def events_stream(
         request: Request,
         q: Annotated[StreamQuery, Query()],
         last_event_id: Annotated[str | None, Header()] = None,
-    ) -> StreamingResponse:
+    ) -> EventSourceResponse:
         """Server-Sent Events: each feed event as ``id:`` / ``event: <kind>`` / ``data: <json>``.
 
         Starts after ``after`` (or the ``Last-Event-ID`` header of a reconnecting client; by
@@ -180,8 +180,8 @@ def events_router(store: TaskStore, hub: EventHub) -> APIRouter:
         if start is None:
             start = await run_in_threadpool(store.last_event_id)
 
-        async def stream(after: int) -> AsyncIterator[str]:
-            yield "retry: 1000\n: connected\n\n"
+        async def stream(after: int) -> AsyncIterator[bytes]:
+            yield format_sse_event(retry=1000, comment="connected")
             while not hub.stopping and not await request.is_disconnected():
                 change = hub.next_change()
                 found = await run_in_threadpool(store.events_since, after, limit=1000, task_id=q.task_id)
@@ -189,9 +189,9 @@ def events_router(store: TaskStore, hub: EventHub) -> APIRouter:
                     yield _sse(wire.to_wire(event))
                     after = event.id
                 if not found and not await hub.wait(change, KEEP_ALIVE):
-                    yield ": keep-alive\n\n"
+                    yield format_sse_event(comment="keep-alive")
 
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(stream(start), media_type="text/event-stream", headers=headers)
+        return EventSourceResponse(stream(start), headers=headers)
 
     return router

@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from fastapi.sse import format_sse_event
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -41,10 +42,19 @@ MIN_RELOAD = 0.05
 LOG_CHUNK = 500
 
 
-def sse(event: str, data: Any, event_id: int | None = None) -> str:
-    """One server-sent event (JSON data)."""
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+def sse(event: str, data: Any, event_id: int | None = None) -> bytes:
+    """One server-sent event (JSON data), framed by FastAPI's SSE encoder."""
+    text = json.dumps(data, separators=(",", ":"), default=str)
+    return format_sse_event(data_str=text, event=event, id=None if event_id is None else str(event_id))
+
+
+def hello(retry_ms: int) -> bytes:
+    """The first frame of a stream: how long the browser waits before reconnecting."""
+    return format_sse_event(retry=retry_ms, comment="connected")
+
+
+#: What a stream sends after :data:`KEEP_ALIVE` seconds of silence, so proxies keep it open.
+KEEP_ALIVE_FRAME = format_sse_event(comment="keep-alive")
 
 
 class Feed:
@@ -153,7 +163,7 @@ class RunWatch:
 
 async def run_events(
     request: Request, feed: Feed, store: TaskStore, cache: RunCache, run_id: str, after: int
-) -> AsyncIterator[str]:
+) -> AsyncIterator[bytes]:
     """The run page's stream: ``nodes`` events with changed nodes and the run header.
 
     Reloads are spaced by at least :data:`MIN_RELOAD` seconds, and by twice the time the last
@@ -161,7 +171,7 @@ async def run_events(
     watch = RunWatch(store, cache, run_id)
     cursor = await run_in_threadpool(store.last_event_id)  # before reading: later changes come as events
     await run_in_threadpool(watch.load)
-    yield "retry: 1500\n: connected\n\n"
+    yield hello(1500)
     missed = await run_in_threadpool(store.events_since, after, limit=1, task_id=run_id)
     if (
         missed and missed[0].id <= cursor
@@ -171,7 +181,7 @@ async def run_events(
     while not feed.stopping and not await request.is_disconnected():
         events = await feed.wait(cursor, KEEP_ALIVE, task_id=run_id)
         if not events:
-            yield ": keep-alive\n\n"
+            yield KEEP_ALIVE_FRAME
             continue
         wait = spacing - (time.monotonic() - last_reload)
         if wait > 0:  # coalesce: whatever else happens meanwhile is read in the same reload
@@ -188,11 +198,11 @@ async def run_events(
 
 async def log_events(
     request: Request, feed: Feed, store: TaskStore, task_id: str, after_seq: int
-) -> AsyncIterator[str]:
+) -> AsyncIterator[bytes]:
     """A task's console as it grows: ``lines`` events (``[[seq, stream, text], ...]``) and an
     ``end`` event once the task has finished and its last lines were sent."""
     cursor = await run_in_threadpool(store.last_event_id)
-    yield "retry: 1500\n: connected\n\n"
+    yield hello(1500)
     seq = after_seq
     while not feed.stopping and not await request.is_disconnected():
         lines = await run_in_threadpool(store.get_log, task_id, after=seq, limit=LOG_CHUNK)
@@ -209,20 +219,20 @@ async def log_events(
         if events:
             cursor = events[-1].id
         else:
-            yield ": keep-alive\n\n"
+            yield KEEP_ALIVE_FRAME
 
 
 async def ping_events(
     request: Request, feed: Feed, kinds: frozenset[str], every: float = 1.0
-) -> AsyncIterator[str]:
+) -> AsyncIterator[bytes]:
     """``changed`` pings (at most one per ``every`` seconds) when events of ``kinds`` happen, for
     pages that refresh a region (pipelines, runs, queues)."""
     cursor = await run_in_threadpool(feed.cursor)
-    yield "retry: 3000\n: connected\n\n"
+    yield hello(3000)
     while not feed.stopping and not await request.is_disconnected():
         events = await feed.wait(cursor, KEEP_ALIVE)
         if not events:
-            yield ": keep-alive\n\n"
+            yield KEEP_ALIVE_FRAME
             continue
         cursor = events[-1].id
         if any(e.kind in kinds for e in events):

@@ -12,7 +12,8 @@ import os
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -98,10 +99,8 @@ def tasks_router(ui: Ui) -> APIRouter:
         """The run page's live stream: changed nodes and the run header."""
         ui.guard.require(request)
         start = _last_id(last_event_id, after)
-        return StreamingResponse(
-            run_events(request, ui.feed, ui.store, ui.runs, run_id, start),
-            media_type="text/event-stream",
-            headers=_STREAM_HEADERS,
+        return EventSourceResponse(
+            run_events(request, ui.feed, ui.store, ui.runs, run_id, start), headers=_STREAM_HEADERS
         )
 
     @router.get("/tasks/{task_id}/log/events")
@@ -115,10 +114,8 @@ def tasks_router(ui: Ui) -> APIRouter:
         ui.guard.require(request)
         await run_in_threadpool(ui.store.get_task, task_id)
         start = _last_id(last_event_id, after)
-        return StreamingResponse(
-            log_events(request, ui.feed, ui.store, task_id, start),
-            media_type="text/event-stream",
-            headers=_STREAM_HEADERS,
+        return EventSourceResponse(
+            log_events(request, ui.feed, ui.store, task_id, start), headers=_STREAM_HEADERS
         )
 
     @router.get("/live")
@@ -126,8 +123,6 @@ def tasks_router(ui: Ui) -> APIRouter:
         """Pings for a page region to refresh itself (pipelines, runs, queues)."""
         ui.guard.require(request)
         kinds = REGIONS.get(region, frozenset())
-        return StreamingResponse(
-            ping_events(request, ui.feed, kinds), media_type="text/event-stream", headers=_STREAM_HEADERS
-        )
+        return EventSourceResponse(ping_events(request, ui.feed, kinds), headers=_STREAM_HEADERS)
 
     return router
