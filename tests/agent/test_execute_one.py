@@ -91,3 +91,33 @@ def test_stopping_the_task_or_the_executor_kills_it(
     rec = record(store, task)
     assert rec.status == TaskStatus.stopped
     assert rec.status_message == ("stopped by a person" if how == "store" else "SIGTERM (preempted)")
+
+
+def test_the_cli_command_runs_a_draft_and_says_when_it_cannot_take_one(
+    tm_home: Path, tmp_path: Path, store: TaskStore
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    taskmill = str(Path(sys.executable).parent / "taskmill")
+    env = {**os.environ, "TASKMILL_HOME": str(tm_home)}
+    task = script_task(write(tmp_path / "job.py", SCRIPT), value=4)
+    ran = subprocess.run(
+        [taskmill, "agent", "execute", task.id, "--heartbeat", "0.2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert record(store, task).status == TaskStatus.completed
+    assert "value is 4" in log_text(store, task)
+    again = subprocess.run(
+        [taskmill, "agent", "execute", task.id], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert again.returncode == EXIT_NOT_TAKEN
+    assert "only a queued or draft task" in again.stderr
+    no_queue = subprocess.run([taskmill, "agent"], env=env, capture_output=True, text=True, timeout=60)
+    assert no_queue.returncode == 2 and "taskmill agent execute TASK_ID" in no_queue.stderr

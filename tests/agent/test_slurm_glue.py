@@ -83,9 +83,20 @@ pytestmark = pytest.mark.skipif(_can_run_slurm() is not None, reason=str(_can_ru
 def glue(agents: Agents, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     script = write(tmp_path / "cluster.sh", CLUSTER)
     template = write(tmp_path / "job.sbatch", TEMPLATE)
-    argv = [sys.executable, "-m", "taskmill.agent.slurm_glue", "-q", "default", "--template", str(template)]
+    taskmill = str(Path(sys.executable).parent / "taskmill")
+    argv = [taskmill, "agent", "-q", "default", "--backend", "slurm", "--template", str(template)]
     return subprocess.Popen(
-        ["unshare", "--net", "bash", str(script), str(tmp_path / "slurm"), *argv, "--poll", "0.3", *args],
+        [
+            "unshare",
+            "--net",
+            "bash",
+            str(script),
+            str(tmp_path / "slurm"),
+            *argv,
+            "--heartbeat",
+            "0.3",
+            *args,
+        ],
         env=agents.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

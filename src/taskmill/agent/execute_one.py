@@ -32,6 +32,7 @@ from taskmill.agent.heartbeat import Heartbeat
 from taskmill.agent.venvs import taskmill_requirement
 from taskmill.agent.watcher import EventWatcher
 from taskmill.agent.worker import DEFAULT_PRELOAD
+from taskmill.config import Settings
 from taskmill.core.model import TaskRecord
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, ExecutionError, StoreError
@@ -199,33 +200,25 @@ def execute_task(
     return TaskExecutor(store, task_id, options, environ=environ).run()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m taskmill.agent.execute_one TASK_ID [--claimed-by AGENT]``: what ``taskmill
-    agent execute`` runs, with the store settings of the environment (``TASKMILL_*``). SIGTERM
-    (a cancelled or preempted job) stops the task."""
-    import argparse
-
-    from taskmill.config import Settings
+def run_with_signals(
+    settings: Settings, task_id: str, *, heartbeat: float = 2.0, claimed_by: str | None = None
+) -> int:
+    """Execute ``task_id`` with the store of ``settings``; SIGTERM or SIGINT (a cancelled or
+    preempted job) stops the task. Returns the exit code of :meth:`TaskExecutor.run`. Blocking."""
     from taskmill.store.factory import open_store
 
-    parser = argparse.ArgumentParser(prog="python -m taskmill.agent.execute_one")
-    parser.add_argument("task_id")
-    parser.add_argument("--claimed-by", default=None)
-    parser.add_argument("--heartbeat", type=float, default=2.0)
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
     store = open_store(settings.store_url, settings.api_key or None)
     opts = ExecuteOptions(
-        worker_id=default_executor_id(args.task_id),
+        worker_id=default_executor_id(task_id),
         cache_dir=settings.home / "agent",
         child_env=settings.to_env(),
-        heartbeat=args.heartbeat,
-        dead_after=5 * args.heartbeat,
+        heartbeat=heartbeat,
+        dead_after=5 * heartbeat,
         cwd=os.getcwd(),
-        claimed_by=args.claimed_by,
+        claimed_by=claimed_by,
     )
     try:
-        executor = TaskExecutor(store, args.task_id, opts)
+        executor = TaskExecutor(store, task_id, opts)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(
                 sig,
@@ -234,6 +227,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return executor.run()
     finally:
         store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m taskmill.agent.execute_one TASK_ID [--claimed-by AGENT]``: ``taskmill agent
+    execute`` without the CLI, with the store settings of the environment (``TASKMILL_*``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m taskmill.agent.execute_one")
+    parser.add_argument("task_id")
+    parser.add_argument("--claimed-by", default=None)
+    parser.add_argument("--heartbeat", type=float, default=2.0)
+    args = parser.parse_args(argv)
+    return run_with_signals(
+        Settings.from_env(), args.task_id, heartbeat=args.heartbeat, claimed_by=args.claimed_by
+    )
 
 
 if __name__ == "__main__":

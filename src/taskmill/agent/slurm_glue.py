@@ -1,8 +1,8 @@
 """A glue agent for Slurm: claim tasks from queues and submit each as an ``sbatch`` job.
 
-``python -m taskmill.agent.slurm_glue --queue Q --template FILE`` (to be ``taskmill agent --queue
-Q --backend slurm --template FILE``). Each claimed task becomes one batch job whose script is
-the template with these placeholders replaced:
+``taskmill agent --queue Q --backend slurm --template FILE`` (or ``python -m
+taskmill.agent.slurm_glue --queue Q --template FILE``). Each claimed task becomes one batch job
+whose script is the template with these placeholders replaced:
 
 * ``{{command}}``: the command that runs the task to completion on the node
   (``python -m taskmill.agent.execute_one TASK_ID --claimed-by AGENT``, i.e. ``taskmill agent
@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taskmill.config import Settings
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, ExecutionError, InvalidTransitionError
 from taskmill.store.base import TaskStore
@@ -185,27 +186,29 @@ class SlurmGlue:
             pass  # ended meanwhile: theirs stands
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m taskmill.agent.slurm_glue --queue Q --template FILE [--burst]``."""
-    from taskmill.config import Settings
+def run_glue(
+    settings: Settings,
+    queues: Sequence[str],
+    template: Path,
+    *,
+    worker_id: str | None = None,
+    poll: float = 1.0,
+    burst: bool = False,
+) -> int:
+    """Serve ``queues`` with Slurm jobs from ``template`` on the store of ``settings`` until
+    stopped (or, with ``burst``, until nothing is left); the exit code. Missing queues are
+    created, as the agent does. Blocking."""
     from taskmill.store.factory import open_store
 
-    parser = argparse.ArgumentParser(prog="python -m taskmill.agent.slurm_glue")
-    parser.add_argument("--queue", "-q", action="append", required=True)
-    parser.add_argument("--template", required=True, type=Path)
-    parser.add_argument("--id", default=None)
-    parser.add_argument("--poll", type=float, default=1.0)
-    parser.add_argument("--burst", action="store_true")
-    args = parser.parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s taskmill slurm: %(message)s", "%H:%M:%S"))
-    logger.addHandler(handler)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s taskmill slurm: %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    settings = Settings.from_env()
+    text = template.read_text()  # a missing template fails here, before anything is claimed
     store = open_store(settings.store_url, settings.api_key or None)
-    worker = args.id or f"slurm:{os.uname().nodename}:{os.getpid()}"
     try:
-        for name in args.queue:
+        for name in queues:
             try:
                 store.get_queue(name)
             except Exception:  # a missing queue is created, as the agent does
@@ -213,18 +216,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         glue = SlurmGlue(
             store,
             SlurmOptions(
-                queues=tuple(args.queue),
-                worker_id=worker,
-                template=args.template.read_text(),
+                queues=tuple(queues),
+                worker_id=worker_id or f"slurm:{os.uname().nodename}:{os.getpid()}",
+                template=text,
                 workdir=settings.home / "agent" / "slurm",
                 env={**os.environ, **settings.to_env()},
-                poll=args.poll,
-                burst=args.burst,
+                poll=poll,
+                burst=burst,
             ),
         )
         return glue.run()
     finally:
         store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m taskmill.agent.slurm_glue --queue Q --template FILE [--burst]``: ``taskmill
+    agent --backend slurm`` without the CLI, with the store settings of the environment."""
+    parser = argparse.ArgumentParser(prog="python -m taskmill.agent.slurm_glue")
+    parser.add_argument("--queue", "-q", action="append", required=True)
+    parser.add_argument("--template", required=True, type=Path)
+    parser.add_argument("--id", default=None)
+    parser.add_argument("--poll", type=float, default=1.0)
+    parser.add_argument("--burst", action="store_true")
+    args = parser.parse_args(argv)
+    return run_glue(
+        Settings.from_env(), args.queue, args.template, worker_id=args.id, poll=args.poll, burst=args.burst
+    )
 
 
 if __name__ == "__main__":

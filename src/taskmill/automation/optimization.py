@@ -50,6 +50,7 @@ from taskmill.automation.trials import (
     TrialSpec,
 )
 from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.core.stored import OPTIMIZATION_TAG
 
 __all__ = ["GridSearch", "HyperParameterOptimizer", "Objective", "RandomSearch", "SearchStrategy"]
 
@@ -67,7 +68,7 @@ def _listify(value: str | Sequence[str]) -> list[str]:
 class HyperParameterOptimizer:
     """Search hyper-parameters of a base task by launching and scoring trials (see module docs)."""
 
-    _tag = "optimization"
+    _tag = OPTIMIZATION_TAG
 
     def __init__(
         self,

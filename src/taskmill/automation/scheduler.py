@@ -39,6 +39,7 @@ from taskmill.automation.clock import Clock
 from taskmill.automation.job import abort_task, task_id_of
 from taskmill.automation.service import Fire, ServiceBase, Target
 from taskmill.automation.timing import CronTiming, FieldTiming, Timing, zone, zone_name
+from taskmill.core.stored import SCHEDULER_TAG
 
 MISSED_RUN_POLICIES = ("catch_up", "skip")
 _MAX_REPLAY = 100_000  #: ticks walked to find the latest missed one (a week of minutes is 10,080)
@@ -167,7 +168,7 @@ class ScheduleJob(Target):
 class TaskScheduler(ServiceBase):
     """Launch tasks, pipelines and functions on a schedule (see the module docstring)."""
 
-    _system_tag = "scheduler"
+    _system_tag = SCHEDULER_TAG
     _default_name = "Scheduler"
 
     def __init__(

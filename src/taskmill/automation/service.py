@@ -41,10 +41,11 @@ from taskmill.api.task import Task
 from taskmill.automation.clock import Clock
 from taskmill.automation.job import ClearmlJob
 from taskmill.core.states import TaskStatus, TaskTypes
+from taskmill.core.stored import AUTOMATION_STATE
 
 logger = logging.getLogger("taskmill.automation")
 
-STATE_KEY = "_automation/state"
+STATE_KEY = AUTOMATION_STATE
 LEASE_SECONDS = 60.0  #: how long a lease lasts without renewal (clock seconds)
 MAX_EVENTS = 200  #: recent fires/skips kept in the state for people to read
 RETRY_SECONDS = 15.0  #: pause after a failed step before trying again

@@ -47,6 +47,7 @@ from taskmill.automation.clock import Clock
 from taskmill.automation.conditions import BaseTrigger, DatasetTrigger, Match, ModelTrigger, TaskTrigger
 from taskmill.automation.job import task_id_of
 from taskmill.automation.service import Fire, ServiceBase, substitute
+from taskmill.core.stored import TRIGGER_TAG
 from taskmill.store.base import TaskFilter, TaskStore
 
 MARGIN = 5.0  #: seconds of overlap between polls (commits land a moment after their timestamp)
@@ -59,7 +60,7 @@ __all__ = ["BaseTrigger", "DatasetTrigger", "ModelTrigger", "TaskTrigger", "Trig
 class TriggerScheduler(ServiceBase):
     """Launch tasks, pipelines and functions when datasets, models or tasks change."""
 
-    _system_tag = "trigger"
+    _system_tag = TRIGGER_TAG
     _default_name = "Trigger Scheduler"
 
     def __init__(

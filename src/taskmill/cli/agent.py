@@ -1,4 +1,5 @@
-"""``taskmill agent``: serve queues: claim tasks and run each in its own process.
+"""``taskmill agent``: serve queues: claim tasks and run each in its own process; ``taskmill agent
+execute TASK_ID``: run one task to completion and exit (what a Slurm job or a pod runs).
 
 Settings are read here, once (``Settings.from_env()`` and ``--store``), and handed to the agent as
 values; the agent passes the store settings (and ``TASKMILL_API_KEY``) on to task processes.
@@ -10,11 +11,12 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperGroup
 
 from taskmill.agent import DEFAULT_SERVICES, Agent, AgentOptions, default_worker_id
 from taskmill.cli._common import cli_settings
@@ -23,9 +25,9 @@ from taskmill.store.factory import open_store
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class AgentCommand(TyperCommand):
-    """The ``agent`` command: lets ``--services-mode`` go without its number (ClearML's
-    ``--services-mode [N]``), which typer options cannot express."""
+class AgentGroup(TyperGroup):
+    """The ``agent`` command (a group, for ``execute``): lets ``--services-mode`` go without its
+    number (ClearML's ``--services-mode [N]``), which typer options cannot express."""
 
     # ``ctx`` is click's Context (see ``_ReportingGroup`` in :mod:`.main` for why it is Any).
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -42,14 +44,18 @@ def with_services_default(args: list[str]) -> list[str]:
     return out
 
 
+app = typer.Typer(cls=AgentGroup, help="Serve queues, or execute one task.")
+
+
+@app.callback(invoke_without_command=True)
 def agent(
     ctx: typer.Context,
     queue: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--queue", "-q", metavar="QUEUE", help="Queue to serve; repeat for more (first one first)."
         ),
-    ],
+    ] = None,
     services_mode: Annotated[
         int | None,
         typer.Option(
@@ -75,7 +81,9 @@ def agent(
         typer.Option(
             "--dead-after",
             metavar="S",
-            help="Agents silent this long are dead and their tasks fail (default: 5 heartbeats).",
+            help="With a database store: agents silent this long (while this agent reaches the store) "
+            "are dead and their tasks fail (default: 5 heartbeats). With a taskmill server, the server "
+            "judges liveness instead (taskmill server --dead-after).",
         ),
     ] = None,
     create_queue: Annotated[
@@ -96,6 +104,24 @@ def agent(
     cpu_only: Annotated[
         bool, typer.Option("--cpu-only", help="Tasks see no GPU (CUDA_VISIBLE_DEVICES is empty).")
     ] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            metavar="NAME",
+            help="local: run tasks here (default). slurm: submit each claimed task as an sbatch job "
+            "running `taskmill agent execute` (needs --template); the job's end becomes the task's.",
+        ),
+    ] = "local",
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template",
+            metavar="FILE",
+            help="The batch script for --backend slurm: {{command}}, {{task_id}} and {{job_name}} "
+            "are replaced.",
+        ),
+    ] = None,
 ) -> None:
     """Serve queues: claim tasks and run each in its own process, until stopped.
 
@@ -113,7 +139,40 @@ def agent(
         taskmill agent -q gpu -q default --burst
 
         taskmill agent -q gpu --gpus 0,1
+
+        taskmill agent execute 1a2b3c4d5e6f...   (one task, then exit)
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not queue:
+        raise typer.BadParameter(
+            "give the queues to serve (e.g. --queue default), or `taskmill agent execute TASK_ID`",
+            param_hint="--queue",
+        )
+    if backend not in ("local", "slurm"):
+        raise typer.BadParameter(
+            f"'{backend}' is not a backend: local or slurm (Kubernetes is not available yet; run "
+            "`taskmill agent execute TASK_ID` in your own Job)",
+            param_hint="--backend",
+        )
+    if backend == "slurm":
+        if template is None:
+            raise typer.BadParameter("--backend slurm needs --template FILE", param_hint="--template")
+        from taskmill.agent.slurm_glue import run_glue
+
+        _log_to_stderr()
+        raise typer.Exit(
+            run_glue(
+                cli_settings(ctx),
+                list(dict.fromkeys(queue)),
+                template,
+                worker_id=worker_id,
+                poll=heartbeat,
+                burst=burst,
+            )
+        )
+    if template is not None:
+        raise typer.BadParameter("--template is for --backend slurm", param_hint="--template")
     if services_mode is not None and services_mode < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--services-mode")
     dead = dead_after if dead_after is not None else 5 * heartbeat
@@ -160,15 +219,46 @@ def agent(
     raise typer.Exit(code)
 
 
+@app.command("execute")
+def execute(
+    ctx: typer.Context,
+    task_id: Annotated[str, typer.Argument(help="The queued or draft task to run (its whole id).")],
+    heartbeat: Annotated[
+        float, typer.Option("--heartbeat", metavar="S", min=0.05, help="Seconds between heartbeats.")
+    ] = 2.0,
+    claimed_by: Annotated[
+        str | None,
+        typer.Option("--claimed-by", metavar="AGENT", hidden=True, help="The glue agent that claimed it."),
+    ] = None,
+) -> None:
+    """Run one task to completion here, then exit (ClearML's `clearml-agent execute --id`).
+
+    What a Slurm job, a Kubernetes pod or a Ray task runs for a task something else scheduled: the
+    task is taken (queued or draft, never one that runs elsewhere), run as under an agent
+    (checkout, environment, heartbeats, log, final status, artifacts), and the exit code says how
+    it ended: 0 completed, 1 failed or stopped, 3 not taken. SIGTERM (a cancelled or preempted
+    job) stops the task and marks it stopped.
+
+    Examples:
+
+        taskmill agent execute 1a2b3c4d5e6f47a8b9c0d1e2f3a4b5c6
+    """
+    from taskmill.agent.execute_one import run_with_signals
+
+    _log_to_stderr()
+    raise typer.Exit(run_with_signals(cli_settings(ctx), task_id, heartbeat=heartbeat, claimed_by=claimed_by))
+
+
 def _log_to_stderr() -> None:
     """Agent progress lines on stderr (once per process, also when invoked many times in tests)."""
-    log = logging.getLogger("taskmill.agent")
-    if not any(getattr(h, "_taskmill_agent", False) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s taskmill agent: %(message)s", "%H:%M:%S"))
-        handler._taskmill_agent = True  # type: ignore[attr-defined]
-        log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    # taskmill.store too: "server unreachable since ..., retrying" lines get the same time stamp.
+    for log in (logging.getLogger("taskmill.agent"), logging.getLogger("taskmill.store")):
+        if not any(getattr(h, "_taskmill_agent", False) for h in log.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s taskmill agent: %(message)s", "%H:%M:%S"))
+            handler._taskmill_agent = True  # type: ignore[attr-defined]
+            log.addHandler(handler)
+    logging.getLogger("taskmill.agent").setLevel(logging.INFO)
 
 
 def gpu_environment(gpus: str | None, cpu_only: bool) -> dict[str, str]:

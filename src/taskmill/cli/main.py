@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from taskmill import __version__
 from taskmill.cli import (
     agent,
+    automation,
     configure,
     datasets,
     dev,
@@ -63,7 +64,10 @@ app.add_typer(server.app, name="server")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(configure.app, name="config")
 app.add_typer(store_admin.app, name="store")
-app.command("agent", cls=agent.AgentCommand)(agent.agent)
+app.add_typer(automation.schedules_app, name="schedules")
+app.add_typer(automation.triggers_app, name="triggers")
+app.add_typer(automation.hpo_app, name="hpo")
+app.add_typer(agent.app, name="agent")
 app.command("dev")(dev.dev)
 app.command("run-remote")(remote.run_remote)
 app.command("login")(configure.login)

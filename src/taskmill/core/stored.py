@@ -37,3 +37,13 @@ STEP_TARGETS: Final = MappingProxyType(
         "task": "taskmill.api.pipeline.step_main:run_script",
     }
 )
+
+#: Runtime property of a scheduler's or trigger's service task holding its state (what fired,
+#: when, and the lease); written by :mod:`taskmill.automation.service`, shown by the CLI.
+AUTOMATION_STATE: Final = "_automation/state"
+#: System tag of a :class:`~taskmill.automation.TaskScheduler`'s service task.
+SCHEDULER_TAG: Final = "scheduler"
+#: System tag of a :class:`~taskmill.automation.TriggerScheduler`'s service task.
+TRIGGER_TAG: Final = "trigger"
+#: Tag of a hyper-parameter optimization's task and of its trials (which also carry ``opt: <id>``).
+OPTIMIZATION_TAG: Final = "optimization"
