@@ -186,24 +186,6 @@ class Place:
 
 #: (test, mode) -> what taskmill lacks for it; those cases are strict xfails
 GAPS: dict[tuple[str, str], str] = {
-    ("test_pipeline_multi_instance", "remote"): (
-        "multi_instance_support=True with a remote controller: the first call's hand-over to the "
-        "'services' queue ends the script with 'pipeline instance failed: SystemExit: 0' (exit 1); "
-        "ClearML runs each call in a child process whose exit after enqueueing is normal, so every "
-        "call enqueues its own run"
-    ),
-    ("test_pipeline_from_tasks", "remote"): (
-        "matplotlib auto-logging (plt.show()) with a server store: the figure's PNG is recorded at a "
-        "path in the agent's local artifacts folder, which the server refuses ('artifact location ... "
-        "is refused: it is outside these locations'), so the step has no plot (joblib models do upload)"
-    ),
-    **{
-        ("test_decorated_pipeline_step_decorators", mode): (
-            "PipelineDecorator.component of a function wrapped by a decorator without functools.wraps "
-            "names the step 'function_wrapper'; ClearML unwraps the closure and names it 'step'"
-        )
-        for mode in MODES
-    },
     **{
         ("test_tabular_data_pipeline", mode): (
             "OutputModel(base_model_id=X) with X an output model of another task creates a new model "

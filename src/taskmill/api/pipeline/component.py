@@ -39,7 +39,7 @@ class Component:
         self.function = function
         self.spec = spec
         self.hooks = hooks
-        self.signature = inspect.signature(fx.unwrap(function))
+        self.signature = inspect.signature(fx.innermost(function))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         run = DECORATOR.current.get()

@@ -34,7 +34,7 @@ from taskmill.api.pipeline.context import DECORATOR
 from taskmill.api.pipeline.controller import PipelineController
 from taskmill.api.pipeline.definition import function_step
 from taskmill.api.pipeline.function_run import FunctionRun
-from taskmill.api.pipeline.launch import RunPlan, chosen_mode, hand_over
+from taskmill.api.pipeline.launch import RunPlan, check_run_queue, chosen_mode, hand_over
 from taskmill.api.pipeline.multi import run_instance, wait_all
 from taskmill.api.pipeline.records import resume_requested
 from taskmill.api.pipeline.step_options import StepOptions
@@ -126,7 +126,7 @@ class PipelineDecorator(PipelineController):
             )
             returns = (return_values,) if isinstance(return_values, str) else tuple(return_values or ())
             spec, hooks = function_step(
-                name or fx.unwrap(function).__name__,
+                name or fx.innermost(function).__name__,
                 function,
                 options,
                 source=fx.function_source(function, helper_functions or ()),
@@ -316,6 +316,7 @@ class PipelineDecorator(PipelineController):
         sig = inspect.signature(self._function)
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
+        check_run_queue(PROCESS.session().store, queue, pipeline=self._name)  # before any record
         task = self._controller_task()
         self._record_arguments(task, params=dict(bound.arguments), section_of={})
         hand_over(task, queue=queue)

@@ -18,12 +18,35 @@ _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 _PURELIB = Path(sysconfig.get_paths()["purelib"]).resolve()
 _PLATLIB = Path(sysconfig.get_paths()["platlib"]).resolve()
 _MAX_LOCAL_FUNCTIONS = 200  # a guard against walking a whole code base
+_MAX_UNWRAP = 20  # wrappers of wrappers: a guard against closures that refer to each other
 
 
 def unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The innermost function of a decorated one (``functools.wraps`` chains)."""
     inner: Callable[..., Any] = inspect.unwrap(fn)
     return inner
+
+
+def innermost(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a step is named after and called with: :func:`unwrap`, then (as ClearML
+    does) wrappers without ``functools.wraps``, whose closure holds the function they wrap (the
+    first plain function in the closure, repeatedly). The wrapper still runs; its source stays
+    in the cache key (:func:`function_source` reads the outer function)."""
+    inner = unwrap(fn)
+    for _ in range(_MAX_UNWRAP):
+        cells = getattr(inner, "__closure__", None) or ()
+        wrapped = next((c.cell_contents for c in cells if _cell_function(c)), None)
+        if wrapped is None:
+            break
+        inner = inspect.unwrap(wrapped)
+    return inner
+
+
+def _cell_function(cell: Any) -> bool:
+    try:
+        return inspect.isfunction(cell.cell_contents)
+    except ValueError:  # an empty cell (a variable not assigned yet)
+        return False
 
 
 def _source(fn: Any) -> str:
@@ -82,7 +105,10 @@ def function_source(fn: Callable[..., Any], helpers: Sequence[Callable[..., Any]
     main = unwrap(fn)
     parts = [_source(main)]
     extra = {id(unwrap(h)): unwrap(h) for h in helpers}
-    for callee in local_callees(main):
+    inner = innermost(fn)  # a wrapper without functools.wraps: the wrapped function is code too
+    if inner is not main:
+        extra.setdefault(id(inner), inner)
+    for callee in [*local_callees(main), *(local_callees(inner) if inner is not main else [])]:
         extra.setdefault(id(callee), callee)
     for h in sorted(
         extra.values(), key=lambda f: (getattr(f, "__module__", ""), getattr(f, "__qualname__", ""))

@@ -58,7 +58,15 @@ def run_instance(
 
     folder = Path(tempfile.mkdtemp(prefix="taskmill-multi-"))
     inner = getattr(run, "__wrapped__", run)
-    payload = (inner, run, args, kwargs, DECORATOR.mode)
+    main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    # the child records the caller's program as the run's script (what an agent re-runs)
+    entry = (list(sys.argv), getattr(main_spec, "name", None))
+    switches = {
+        "mode": DECORATOR.mode,
+        "default_queue": DECORATOR.default_queue,
+        "launcher": DECORATOR.launcher,
+    }
+    payload = (inner, run, args, kwargs, switches, entry)
     (folder / CALL_FILE).write_bytes(cloudpickle.dumps(payload))
     env = {**os.environ, **PROCESS.session().settings.to_env()}
     proc = subprocess.Popen([sys.executable, "-m", CHILD_MODULE, str(folder)], env=env)

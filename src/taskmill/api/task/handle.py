@@ -100,8 +100,9 @@ class TaskHandle:
 
     @property
     def output_uri(self) -> str:
-        """Where artifacts go by default ("" = the store's artifact location)."""
-        return self._fresh().output_uri or self._session.settings.artifacts_uri
+        """Where artifacts go by default: the task's own destination, else the location this
+        process's artifacts go to (with a server store, the server's location, or through it)."""
+        return self._fresh().output_uri or self._session.artifacts.default_uri
 
     @output_uri.setter
     def output_uri(self, value: str | bool) -> None:
