@@ -8,9 +8,11 @@ server sees their writes through the store, as it would in production.
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,9 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "test-output" / "ui"
 VIEWPORT = {"width": 1440, "height": 900}
+#: Set to a folder (``docs/img/ui``) to write the documentation's screenshots there too.
+SCREENSHOTS_ENV = "TASKMILL_SCREENSHOTS"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +89,87 @@ class Watched:
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
+
+    def doc_shot(self, name: str, clip: dict[str, float] | None = None) -> bytes:
+        """A screenshot the documentation shows (``docs/img/ui/NAME.png``), of the viewport or
+        of the ``clip`` rectangle (x, y, width, height in CSS pixels), saved by :func:`save_doc_png`.
+        Returns the PNG (for :func:`apng` frames)."""
+        png = self.page.screenshot(clip=clip, animations="disabled", caret="hide")
+        return save_doc_png(name, recompress_png(png))
+
+
+def save_doc_png(name: str, png: bytes) -> bytes:
+    """Write a documentation image: always under test-output/ui/docs/, and into
+    ``$TASKMILL_SCREENSHOTS`` as well when that is set (``./scripts/docs screenshots``), so a
+    normal test run never rewrites the committed images. Overwrites; returns ``png``."""
+    folder = docs_screenshots()
+    for parent in [SCREENSHOTS / "docs"] + ([folder] if folder is not None else []):
+        parent.mkdir(parents=True, exist_ok=True)
+        (parent / f"{name}.png").write_bytes(png)
+    return png
+
+
+def docs_screenshots() -> Path | None:
+    """Where documentation screenshots are written besides test-output/: the folder named by
+    ``TASKMILL_SCREENSHOTS`` (relative to the repository root), or ``None`` when unset."""
+    folder = os.environ.get(SCREENSHOTS_ENV, "").strip()
+    return (ROOT / folder) if folder else None
+
+
+def recompress_png(png: bytes) -> bytes:
+    """The same PNG with its image data recompressed at zlib level 9 into one IDAT chunk;
+    pixels and the other chunks are unchanged (the filtered scanlines are kept as they are)."""
+    chunks = list(_png_chunks(png))
+    data = zlib.compress(zlib.decompress(b"".join(d for t, d in chunks if t == b"IDAT")), 9)
+    out = [PNG_SIGNATURE]
+    for kind, body in chunks:
+        if kind != b"IDAT":
+            out.append(_png_chunk(kind, body))
+        elif data:  # the first IDAT chunk: all the data goes there
+            out.append(_png_chunk(b"IDAT", data))
+            data = b""
+    return b"".join(out)
+
+
+def apng(frames: list[bytes], delays_ms: list[int]) -> bytes:
+    """An animated PNG (looping forever) of same-sized PNG ``frames``, each shown for its delay;
+    viewers without APNG support show the first frame. The frames' compressed data is reused
+    as is, so the result is about the sum of the frames' sizes."""
+    parsed = [list(_png_chunks(frame)) for frame in frames]
+    heads = [next(d for t, d in chunks if t == b"IHDR") for chunks in parsed]
+    assert len(set(heads)) == 1, "APNG frames must have the same size and pixel format"
+    width, height = struct.unpack(">II", heads[0][:8])
+    out = [
+        PNG_SIGNATURE,
+        _png_chunk(b"IHDR", heads[0]),
+        _png_chunk(b"acTL", struct.pack(">II", len(frames), 0)),
+    ]
+    sequence = 0
+    for i, (chunks, delay) in enumerate(zip(parsed, delays_ms, strict=True)):
+        control = struct.pack(">IIIIIHHBB", sequence, width, height, 0, 0, delay, 1000, 0, 0)
+        out.append(_png_chunk(b"fcTL", control))
+        sequence += 1
+        data = b"".join(d for t, d in chunks if t == b"IDAT")
+        if i == 0:
+            out.append(_png_chunk(b"IDAT", data))
+        else:
+            out.append(_png_chunk(b"fdAT", struct.pack(">I", sequence) + data))
+            sequence += 1
+    out.append(_png_chunk(b"IEND", b""))
+    return b"".join(out)
+
+
+def _png_chunks(png: bytes) -> Iterator[tuple[bytes, bytes]]:
+    assert png[:8] == PNG_SIGNATURE, "not a PNG"
+    at = 8
+    while at < len(png):
+        (size,) = struct.unpack(">I", png[at : at + 4])
+        yield png[at + 4 : at + 8], png[at + 8 : at + 8 + size]
+        at += 12 + size
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def open_page(browser: Any, base_url: str) -> Watched:
