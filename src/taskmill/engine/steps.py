@@ -9,12 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import CodeType
 from typing import Any
 
 from taskmill.core.model import ConfigObject, Param, ScriptInfo, TaskRecord, new_id, split_key
+from taskmill.core.pipeline import StepSpec
 from taskmill.core.refs import resolve
 from taskmill.core.states import TaskStatus, TaskTypes
 from taskmill.core.stored import FUNCTION_PAYLOAD, KWARGS, KWARGS_ARTIFACTS, RETURN
@@ -56,6 +57,9 @@ class RunContext:
     base_task_lookup: Callable[[Node], str] | None = None  #: id of a task step's base task
     serialize: Callable[[Any], bytes] | None = None  #: artifact_serialization_function
     deserialize: Callable[[bytes], Any] | None = None  #: artifact_deserialization_function
+    #: the requirement lines a function step's source imports, for steps that name no packages
+    #: (ClearML's auto-detection); None: record none
+    detect_packages: Callable[[str], Sequence[str]] | None = None
 
 
 class StepBuilder:
@@ -64,6 +68,17 @@ class StepBuilder:
     def __init__(self, backend: Backend, ctx: RunContext) -> None:
         self._b = backend
         self._ctx = ctx
+        self._detected: dict[str, str] = {}  #: function source -> detected requirement lines
+
+    def _requirements(self, spec: StepSpec) -> str:
+        """The step's requirement lines: its own packages, else those its source imports."""
+        if spec.packages or self._ctx.detect_packages is None:
+            return "\n".join(spec.packages)
+        found = self._detected.get(spec.function_source)
+        if found is None:  # once per distinct function in a run (fan-outs share one)
+            found = "\n".join(self._ctx.detect_packages(spec.function_source))
+            self._detected[spec.function_source] = found
+        return found
 
     def resolve(self, node: Node, executed: Mapping[str, str | None]) -> Resolved:
         """Resolve the node's references against the tasks that ran its parents."""
@@ -138,7 +153,7 @@ class StepBuilder:
                 entry_point=f"{spec.function_name}.py",
                 working_dir=".",
                 diff=spec.function_source,
-                requirements="\n".join(spec.packages),
+                requirements=self._requirements(spec),
             ),
             runtime={
                 "pipeline_step": spec.name,

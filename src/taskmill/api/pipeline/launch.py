@@ -26,6 +26,7 @@ from taskmill.api.pipeline.control import RunHandle
 from taskmill.api.pipeline.progress import ProgressView
 from taskmill.api.pipeline.records import PipelineRecords, resume_requested
 from taskmill.api.pipeline.step_main import PROCESS_TARGETS, STEP_PRELOAD, backend_for, execute_in_process
+from taskmill.api.pipeline.step_packages import PackageDetector
 from taskmill.api.pipeline.verify import verify_pipeline
 from taskmill.api.session import PROCESS, Session
 from taskmill.api.task import Task
@@ -248,6 +249,8 @@ class PipelineLaunch(PipelineRecords):
             with_payload=plan.mode is not RunMode.debug,  # other processes need the pickled function
             serialize=self._serialize,
             deserialize=self._deserialize,
+            # steps that run elsewhere record what they import, for agents to build environments
+            detect_packages=None if plan.mode is RunMode.debug else PackageDetector().requirements,
         )
         view = ProgressView(self._name, task.id, enabled=plan.progress, log=lambda m: task._reporter().log(m))
         extra = plan.on_change
