@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from taskmill.core.states import TaskStatus
 from taskmill.engine.launchers import Done, Launcher, LaunchRequest, StatusFeed
+from taskmill.engine.nodes import Node
 from taskmill.engine.queues import release_queue
 from taskmill.errors import ConflictError
 from taskmill.store.base import TaskStore
@@ -47,6 +48,10 @@ class DraftGate(Launcher):
         self._held: dict[str, _Held] = {}
         self._lock = threading.Lock()
         self._feed = StatusFeed(store, self._on_status, "taskmill-draft-gate")
+
+    def starts_immediately_for(self, node: Node) -> bool:
+        """As the launcher it guards (a draft is never created running: see the scheduler)."""
+        return self._inner.starts_immediately_for(node)
 
     def start(self) -> None:
         self._inner.start()

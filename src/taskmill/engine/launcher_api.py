@@ -75,6 +75,11 @@ class Launcher(ABC):
     #: True when a launched function step starts this instant in this process
     starts_immediately: bool = False
 
+    def starts_immediately_for(self, node: Node) -> bool:
+        """Whether ``node``'s function step starts the instant it is launched, in this process
+        (its task is then created running: one write fewer). Default: :attr:`starts_immediately`."""
+        return self.starts_immediately
+
     def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare (e.g. start worker processes). Blocking. Idempotent."""
 

@@ -148,6 +148,11 @@ class RoutingLauncher(Launcher):
         # A routed step's task must not be created running: its own launcher starts it.
         self.starts_immediately = False
 
+    def starts_immediately_for(self, node: Node) -> bool:
+        """A step the default launcher runs starts as the default's do; a routed one is started
+        by its own launcher (its task must not be created running)."""
+        return self._choose(node) is None and self._default.starts_immediately_for(node)
+
     def start(self) -> None:
         self._default.start()
 

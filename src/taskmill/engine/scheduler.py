@@ -232,7 +232,7 @@ class PipelineRun:
                 key = self._builder.key(node, "", resolved)
                 if self._cache_hit(node, key):
                     return
-                running = self._launcher.starts_immediately and not draft
+                running = self._launcher.starts_immediately_for(node) and not draft
                 task_id = self._builder.create(node, resolved, None if draft else key, running=running)
             else:
                 task_id = self._builder.create(node, resolved)
