@@ -102,3 +102,22 @@ def test_the_sql_store_lists_what_records_point_at(tmp_path: Path) -> None:
     store.add_model(ModelRecord(t.id, new_id(), "m", "file:///data/m.pt"))
     assert store.referenced_uris() == {"/data/a.pkl", "file:///data/m.pt"}
     store.close()
+
+
+def test_a_file_recorded_or_a_writer_started_during_the_walk_is_kept(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    late_record = root / "t1" / "model.bin"
+    late_writer = root / "t2" / "data.npy"
+    stray = root / "t3" / "lost.bin"
+    for path in (late_record, late_writer, stray):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"x" * 10)
+
+    def refresh() -> tuple[list[str], list[str]]:
+        # meanwhile t1's record was committed and t2 started running
+        return [str(late_record)], ["t2"]
+
+    found = collect(str(root), [], dry_run=False, min_age=0, refresh=refresh)
+    assert set(found.unreferenced) == {str(late_record), str(late_writer), str(stray)}  # the walk saw all
+    assert late_record.exists() and late_writer.exists()
+    assert not stray.exists()  # garbage in both looks

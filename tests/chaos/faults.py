@@ -47,6 +47,10 @@ class Trial:
     running_forever: int = 0  #: tasks still in_progress long after their agent died
     failed_by_outage: int = 0  #: tasks failed although only the server was down
     detect_seconds: float | None = None  #: how long until a dead agent's task failed
+    lost: int = 0  #: tasks in_progress that no claimer received (claim applied, answer lost)
+    duplicates: int = 0  #: tasks received by more than one claim
+    said_unreachable: int = 0  #: agent logs that said the server was unreachable
+    rerun: int = 0  #: completed steps run again after a kill and resume
     notes: list[str] = field(default_factory=list)
 
 
@@ -85,16 +89,32 @@ def step_task(store: TaskStore, work: Path, script: Path, sleep: float = SLEEP) 
     return rec.id
 
 
-def start_agent(home: Path, store_url: str, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    """``taskmill agent -q default ARGS`` in a session of its own (so its group can be killed)."""
+def start_agent(
+    home: Path, store_url: str, *args: str, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``taskmill agent -q default ARGS`` in a session of its own (so its group can be killed);
+    ``env`` adds variables to its environment (its tasks inherit them)."""
     with log.open("ab") as out:
         return subprocess.Popen(
             [TASKMILL, "agent", "-q", "default", *args],
-            env=cli_env(home, {"TASKMILL_STORE": store_url}),
+            env=cli_env(home, {"TASKMILL_STORE": store_url, **(env or {})}),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _stop_agents(agents: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each agent's group, SIGKILL it after 15 s; idempotent."""
+    for agent in agents:
+        if agent.poll() is None:
+            os.killpg(agent.pid, signal.SIGTERM)
+    for agent in agents:
+        try:
+            agent.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(agent.pid, signal.SIGKILL)
+            agent.wait()
 
 
 def _settle(work: Path) -> tuple[int, int]:
@@ -140,9 +160,20 @@ def agent_killed_no_peer(root: Path, *, dead_after: float = 2.0) -> Trial:
     return trial
 
 
-def server_outage(root: Path, *, outage: float = 20.0, steps: int = 2) -> Trial:
+def server_outage(
+    root: Path,
+    *,
+    outage: float = 20.0,
+    steps: int = 2,
+    retry_for: float | None = None,
+    dead_after: float | None = None,
+) -> Trial:
     """SIGKILL the server mid-step for ``outage`` s, then restart it on the same port; the
-    agent and its steps must carry on (no task failed for the outage)."""
+    agent and its steps must carry on (no task failed for the outage).
+
+    ``retry_for`` (``TASKMILL_STORE_RETRY`` of agents and steps) and ``dead_after`` (the
+    server's) default to the shipped defaults; a scaled-down long outage sets ``dead_after``
+    below the outage, as a 75 s outage is longer than the old 60 s default."""
     trial = Trial()
     home, work = root / "home", root / "work"
     work.mkdir(parents=True)
@@ -153,18 +184,22 @@ def server_outage(root: Path, *, outage: float = 20.0, steps: int = 2) -> Trial:
     from taskmill.server import free_port
 
     port = free_port()
+    server_env = {} if dead_after is None else {"TASKMILL_SERVER_DEAD_AFTER": str(dead_after)}
+    agent_env = {} if retry_for is None else {"TASKMILL_STORE_RETRY": str(retry_for)}
     # Agents use their default liveness settings: the outage must not count against them.
-    with server_process(db, home, port=port) as server:
+    with server_process(db, home, port=port, env=server_env) as server:
         store = open_store(server.url)
         store.create_queue("default")
         ids = [step_task(store, work, script, sleep=outage / 2) for _ in range(steps)]
         # One agent per step: after the outage, each must not reap the others for it.
-        agents = [start_agent(home, server.url, log=root / f"agent-{i}.log") for i in range(steps)]
+        agents = [
+            start_agent(home, server.url, log=root / f"agent-{i}.log", env=agent_env) for i in range(steps)
+        ]
         wait_until(lambda: len(list(work.glob("pid-*"))) == steps, 60)
         server.kill()
     try:
         time.sleep(outage)
-        with server_process(db, home, port=port) as server:
+        with server_process(db, home, port=port, env=server_env) as server:
             store = open_store(server.url)
             done = wait_until(lambda: all(store.get_task(t).status.is_final for t in ids), outage + 60)
             statuses = [store.get_task(t).status for t in ids]
@@ -173,15 +208,85 @@ def server_outage(root: Path, *, outage: float = 20.0, steps: int = 2) -> Trial:
             if trial.failed_by_outage:
                 trial.notes += [f"{t}: {store.get_task(t).status_message}" for t in ids]
             store.close()
+            _stop_agents(agents)  # while the server is up: they unregister at once
+        logs = [(root / f"agent-{i}.log").read_text(errors="replace") for i in range(steps)]
+        trial.said_unreachable = sum("unreachable since" in text for text in logs)
+        trial.notes += [
+            f"agent-{i}.log never said so: {t[-1500:]}"
+            for i, t in enumerate(logs)
+            if "unreachable since" not in t
+        ]
     finally:
-        for agent in agents:
-            os.killpg(agent.pid, signal.SIGTERM)
-        for agent in agents:
-            try:
-                agent.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(agent.pid, signal.SIGKILL)
-                agent.wait()
+        _stop_agents(agents)
+    return trial
+
+
+def claims_under_server_kills(root: Path, *, tasks: int = 400, kills: int = 3, claimers: int = 2) -> Trial:
+    """``claimers`` threads claim ``tasks`` tasks one by one through a real server that is
+    SIGKILLed ``kills`` times meanwhile (and restarted on the same port after 0.5 s). Counts
+    tasks left ``in_progress`` that no claimer received, and tasks received twice."""
+    import threading
+
+    from taskmill.server import free_port
+    from taskmill.store.base import TaskFilter
+
+    trial = Trial()
+    home = root / "home"
+    home.mkdir(parents=True)
+    db = f"sqlite:///{home}/store.db"
+    port = free_port()
+    received: list[str] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def claim_all(name: str) -> None:
+        store = open_store(f"http://127.0.0.1:{port}", retry_for=60)
+        try:
+            while True:
+                record = store.claim(["default"], name)
+                if record is None:
+                    return
+                with lock:
+                    received.append(record.id)
+        except Exception as exc:  # a claimer that gave up is a finding, not a crash
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=claim_all, args=(f"claimer-{i}",)) for i in range(claimers)]
+    running: list[TaskRecord] = []
+    for k in range(kills + 1):
+        with server_process(db, home, port=port) as server:
+            if k == 0:
+                store = open_store(server.url)
+                store.create_queue("default")
+                with store.batch():
+                    for i in range(tasks):
+                        rec = store.create_task(TaskRecord(id=new_id(), name=f"t{i}", project="c"))
+                        store.enqueue(rec.id, "default")
+                store.close()
+                for th in threads:
+                    th.start()
+            if k < kills:
+                target = tasks * (k + 1) // (kills + 1)
+
+                def reached(t: int = target) -> bool:
+                    return len(received) >= t or not any(th.is_alive() for th in threads)
+
+                wait_until(reached, 60)
+                server.kill()
+                continue
+            for th in threads:
+                th.join(120)
+            store = open_store(server.url)
+            running = store.find_tasks(TaskFilter(status=(TaskStatus.in_progress,)))
+            store.close()
+        time.sleep(0.5)
+    trial.lost = len({t.id for t in running} - set(received))
+    trial.duplicates = len(received) - len(set(received))
+    trial.notes += errors
+    if len(set(received)) != tasks:
+        trial.notes.append(f"received {len(set(received))} of {tasks} tasks")
     return trial
 
 
@@ -232,6 +337,117 @@ def controller_killed(root: Path) -> Trial:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    return trial
+
+
+REMOTE_PIPELINE = """
+import time
+from pathlib import Path
+from taskmill import PipelineController
+
+WORK = {work!r}
+
+
+def first():
+    with open(WORK + "/first.log", "a") as f:
+        f.write("ran\\n")
+    return 1
+
+
+def second(x):
+    while not Path(WORK, "go").exists():
+        time.sleep(0.05)
+    with open(WORK + "/second.log", "a") as f:
+        f.write("ran\\n")
+    return x + 1
+
+
+pipe = PipelineController(name="chaos remote", project="chaos", version="1.0")
+pipe.set_default_execution_queue("default")
+pipe.add_function_step("first", first, function_return=["x"], cache_executed_step=False)
+pipe.add_function_step("second", second, function_kwargs={{"x": "${{first.x}}"}}, function_return=["y"])
+pipe.start(queue="services")
+"""
+
+
+def remote_controller_killed(root: Path, *, dead_after: float = 2.0) -> Trial:
+    """A remote run: its controller on a services agent, its steps on another agent, through a
+    real server. The services agent's process group is SIGKILLed as soon as the first step's
+    task completed; a new services agent starts and ``taskmill pipelines resume RUN --queue
+    services`` runs the controller again. Counts completed steps that ran again."""
+    from taskmill.store.base import TaskFilter
+
+    trial = Trial()
+    home, work = root / "home", root / "work"
+    work.mkdir(parents=True)
+    home.mkdir()
+    script = root / "remote_pipe.py"
+    script.write_text(textwrap.dedent(REMOTE_PIPELINE.format(work=str(work))))
+    db = f"sqlite:///{home}/store.db"
+    agents: list[subprocess.Popen[bytes]] = []
+    with server_process(db, home, env={"TASKMILL_SERVER_DEAD_AFTER": str(dead_after)}) as server:
+        env = cli_env(home, {"TASKMILL_STORE": server.url})
+        store = open_store(server.url)
+        try:
+            store.create_queue("services")
+            store.create_queue("default")
+            launched = subprocess.run(
+                [sys.executable, str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=60
+            )
+            if launched.returncode:
+                trial.notes.append("launch failed: " + launched.stdout + launched.stderr)
+                return trial
+            (run,) = store.find_tasks(TaskFilter(system_tags=("pipeline",)))
+
+            def services_agent(i: int) -> subprocess.Popen[bytes]:
+                with (root / f"services-{i}.log").open("ab") as out:
+                    return subprocess.Popen(
+                        [TASKMILL, "agent", "-q", "services", "--services-mode", "--heartbeat", "0.2"],
+                        env=env,
+                        cwd=root,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+
+            agents.append(services_agent(0))
+            agents.append(start_agent(home, server.url, "--heartbeat", "0.2", log=root / "steps.log"))
+
+            def first_done() -> bool:
+                return any(
+                    t.name == "first" and t.status == TaskStatus.completed
+                    for t in store.find_tasks(TaskFilter(parent=run.id))
+                )
+
+            if not wait_until(first_done, 90):
+                trial.notes.append("the first step never completed: " + (root / "services-0.log").read_text())
+                return trial
+            os.killpg(agents[0].pid, signal.SIGKILL)
+            agents[0].wait(10)
+            if not wait_until(lambda: store.get_task(run.id).status.is_final, dead_after * 5 + 10):
+                trial.running_forever += 1
+            agents.append(services_agent(1))
+            resumed = subprocess.run(
+                [TASKMILL, "pipelines", "resume", run.id, "--queue", "services"],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if resumed.returncode:
+                trial.notes.append("resume refused: " + resumed.stdout + resumed.stderr)
+                return trial
+            (work / "go").touch()
+            if not wait_until(lambda: store.get_task(run.id).status.is_final, 90):
+                trial.running_forever += 1
+            elif store.get_task(run.id).status != TaskStatus.completed:
+                trial.notes.append(f"the resumed run ended {store.get_task(run.id).status.value}")
+            ran = (work / "first.log").read_text().count("ran") if (work / "first.log").exists() else 0
+            trial.rerun = max(0, ran - 1)
+        finally:
+            _stop_agents(agents)
+            store.close()
     return trial
 
 

@@ -24,7 +24,7 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from taskmill.artifacts import transfer
@@ -134,16 +134,24 @@ def collect(
     dry_run: bool = True,
     min_age: float = DEFAULT_MIN_AGE,
     active: Iterable[str] = (),
+    refresh: Callable[[], tuple[Iterable[str], Iterable[str]]] | None = None,
 ) -> Garbage:
     """Find the garbage under ``root`` (as :func:`find_garbage`) and remove it unless ``dry_run``.
 
-    Temporary files are checked for a live writer again just before removal. Returns what was
-    found (``dry_run`` tells whether it is still there).
+    ``refresh`` (optional) reads ``(referenced, active)`` again: after the folder walk and before
+    anything is removed, so a writer that started, or recorded its file, while the walk went on
+    keeps its files (only what is garbage in both looks is removed). Temporary files are checked
+    for a live writer again just before removal. Returns what was found (``dry_run`` tells
+    whether it is still there).
     """
     found = find_garbage(root, referenced, min_age=min_age, active=active)
     if dry_run:
         return found
-    for path in found.paths:
+    doomed = set(found.paths)
+    if refresh is not None and doomed:
+        referenced_now, active_now = refresh()
+        doomed &= set(find_garbage(root, referenced_now, min_age=min_age, active=active_now).paths)
+    for path in (p for p in found.paths if p in doomed):
         if os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
         elif not (_is_temporary(os.path.basename(path)) and _writer_alive(path)):

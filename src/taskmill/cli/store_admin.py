@@ -102,14 +102,20 @@ def gc(
                 f"store gc reads the database itself; run it where the store's database is "
                 f"(--store sqlite:///... or postgresql+psycopg://...), not against {settings.store_url}"
             )
+
         # opening the store failed the tasks of dead local processes, so only live writers remain here
-        active = [t.id for t in store.find_tasks(TaskFilter(status=_ACTIVE))]
+        def look() -> tuple[list[str], list[str]]:
+            active = [t.id for t in store.find_tasks(TaskFilter(status=_ACTIVE))]
+            return list(store.referenced_uris()), active
+
+        referenced, active = look()
         found = collect(
             root,
-            store.referenced_uris(),
+            referenced,
             dry_run=dry_run,
             min_age=DEFAULT_MIN_AGE if min_age is None else min_age,
             active=active,
+            refresh=look,  # writers that started during the walk keep their files
         )
     _report(found)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from taskmill.errors import StoreError, StoreSchemaError, StoreUnreadableError
 from taskmill.store.sql.db import Database, StoreURL
@@ -154,6 +155,8 @@ def _run_alembic(db: Database) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     engine = sqlalchemy.create_engine(db.url.sqlalchemy_url, poolclass=sqlalchemy.pool.NullPool)
+    if db.dialect == "sqlite":
+        _atomic_sqlite_ddl(engine)
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -162,6 +165,23 @@ def _run_alembic(db: Database) -> None:
         raise StoreError(f"migrating store {db.url.url} to schema '{HEAD}' failed: {exc}") from exc
     finally:
         engine.dispose()
+
+
+def _atomic_sqlite_ddl(engine: Any) -> None:
+    """Make the whole upgrade one SQLite transaction: Python's sqlite3 driver opens none before
+    DDL statements, so a process killed while creating a store would leave tables without a
+    recorded revision (a store nothing can open again). With the driver's own transaction
+    handling off and ``BEGIN IMMEDIATE`` on SQLAlchemy's begin, it commits or rolls back whole
+    (SQLAlchemy's documented recipe for pysqlite)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def alembic_revisions() -> list[str]:
