@@ -98,3 +98,49 @@ def test_many_threads_read_and_write_consistently(tmp_path: Path) -> None:
     values = sorted(int(v) for (v,) in db.execute("SELECT v FROM t"))
     assert values == list(range(160))  # every transaction saw all earlier commits
     db.close()
+
+
+CLOSE_UNDER_READS = """
+import sys, threading
+from taskmill.errors import StoreError
+from taskmill.store.sql.db import Database, StoreURL
+
+url = StoreURL.parse(sys.argv[1])
+for round_no in range(40):
+    db = Database(url)
+    db.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+    db.execute("INSERT INTO t VALUES (1)")
+    stop, errors = threading.Event(), []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                db.execute("SELECT x FROM t, (SELECT 1 FROM t LIMIT 50)")
+            except StoreError as exc:
+                if "closed" not in str(exc):
+                    errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for th in threads:
+        th.start()
+    db.close()  # while the readers are mid-query on their own connections
+    stop.set()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+print("ok")
+"""
+
+
+def test_closing_the_store_while_other_threads_read_never_crashes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    # in a child: a crash inside SQLite would take the whole process down
+    ran = subprocess.run(
+        [sys.executable, "-c", CLOSE_UNDER_READS, url], capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, (ran.returncode, ran.stderr[-2000:])
+    assert ran.stdout.strip() == "ok"

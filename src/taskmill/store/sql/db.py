@@ -122,7 +122,7 @@ class Database:
         self._depth = 0
         self._owner: int | None = None  # the thread inside the write transaction, if any
         self._local = threading.local()  # this thread's read connection (SQLite)
-        self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection, threading.Lock]] = {}
         self._readers_lock = threading.Lock()
         self._pid = os.getpid()
         self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
@@ -199,12 +199,16 @@ class Database:
                     "Point TASKMILL_STORE elsewhere or move the file away."
                 ) from exc
 
-    def _reader(self) -> sqlite3.Connection:
-        """This thread's read-only SQLite connection, opened on first use."""
+    def _reader(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        """This thread's read-only SQLite connection (opened on first use) and its lock.
+
+        The lock is held while the connection runs a statement and while anyone closes it: a
+        connection is never closed under a query in flight (``close()`` on another thread, the
+        sweep of ended threads' connections), which would crash inside SQLite."""
         local = self._local
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
         if conn is not None and local.pid == os.getpid():
-            return conn
+            return conn, local.lock
         conn = sqlite3.connect(self.url.path, isolation_level=None, check_same_thread=False, timeout=30.0)
         try:
             conn.execute("PRAGMA busy_timeout=30000")
@@ -213,6 +217,7 @@ class Database:
             conn.close()
             raise self._wrap(exc, "PRAGMA query_only=ON") from exc
         me = threading.current_thread()
+        lock = threading.Lock()
         with self._readers_lock:
             if self._pid != os.getpid():
                 # a forked child: the parent's connections are not ours to use or close
@@ -223,19 +228,21 @@ class Database:
             # connections of threads that ended are closed here, so they never pile up; the main
             # thread counts as ended while atexit runs, when it still reads (a task's finalising)
             main = threading.main_thread()
-            for ident, (thread, old) in list(self._readers.items()):
+            for ident, (thread, old, old_lock) in list(self._readers.items()):
                 if (not thread.is_alive() and thread is not main) or thread is me:
-                    old.close()
+                    with old_lock:
+                        old.close()
                     del self._readers[ident]
-            self._readers[threading.get_ident()] = (me, conn)
-        local.conn, local.pid = conn, os.getpid()
-        return conn
+            self._readers[threading.get_ident()] = (me, conn, lock)
+        local.conn, local.lock, local.pid = conn, lock, os.getpid()
+        return conn, lock
 
     def _close_readers(self) -> None:
         with self._readers_lock:
             if self._pid == os.getpid():
-                for _, conn in self._readers.values():
-                    conn.close()
+                for _, conn, lock in self._readers.values():
+                    with lock:  # waits for a statement in flight on that connection
+                        conn.close()
             self._readers = {}
 
     def close(self) -> None:
@@ -280,11 +287,15 @@ class Database:
     def _read(self, sql: str, params: Sequence[Any]) -> list[Row]:
         if self._conn is None:
             raise StoreError(f"store {self.url.url} is closed")
-        try:
-            cur = self._reader().execute(sql, tuple(params))
-            return [tuple(r) for r in cur.fetchall()]
-        except sqlite3.Error as exc:
-            raise self._wrap(exc, sql) from exc
+        conn, lock = self._reader()
+        with lock:
+            if self._conn is None:  # closed meanwhile: its connections may be closed too
+                raise StoreError(f"store {self.url.url} is closed")
+            try:
+                cur = conn.execute(sql, tuple(params))
+                return [tuple(r) for r in cur.fetchall()]
+            except sqlite3.Error as exc:
+                raise self._wrap(exc, sql) from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for every parameter row."""
