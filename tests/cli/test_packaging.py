@@ -60,9 +60,7 @@ def test_the_core_install_has_no_server_stack(core_venv: Path) -> None:
     assert not names & {"fastapi", "uvicorn", "jinja2", "fastapi-swagger", "starlette"}, names
 
 
-def test_the_core_install_tracks_and_names_the_server_extra(
-    core_venv: Path, tmp_path: Path
-) -> None:
+def test_the_core_install_tracks_and_names_the_server_extra(core_venv: Path, tmp_path: Path) -> None:
     env = _env(tmp_path)
     (tmp_path / "train.py").write_text(SCRIPT)
     ran = subprocess.run(

@@ -18,11 +18,11 @@ def open_store(
     ``api_key`` (ignored by the SQL store: database access is controlled by the database).
     ``retry_for``: HTTP stores only, seconds to keep retrying while the server is unreachable
     (default ``$TASKMILL_STORE_RETRY``, else 600, so agents and controllers ride out a server
-    outage; interactive commands may want a few seconds). ``create=False`` is for read-only callers: a SQL store that does
-    not exist yet (no SQLite file, an empty database) raises NotFoundError naming it and the fix
-    instead of being created (an HTTP store's server owns its store: ignored there). Raises
-    ValueError for an unsupported URL, StoreError subclasses (one line naming the location and
-    the fix) for unusable stores.
+    outage; interactive commands may want a few seconds). ``create=False`` is for read-only
+    callers: a SQL store that does not exist yet (no SQLite file, an empty database) raises
+    NotFoundError naming it and the fix instead of being created (an HTTP store's server owns
+    its store: ignored there). Raises ValueError for an unsupported URL, StoreError subclasses
+    (one line naming the location and the fix) for unusable stores.
 
     A SQL store records which local process runs each local task (a lease), and opening one
     fails the *Running* tasks whose process on this host died (:mod:`taskmill.store.lease`):
