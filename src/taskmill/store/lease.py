@@ -152,10 +152,19 @@ class LeasedSqlTaskStore(SqlTaskStore):
     def __init__(self, url: str, *, create: bool = True) -> None:
         super().__init__(url, create=create)
         self.records_leases = True  #: False in a server (:func:`serving`)
+        self._holder: tuple[int, JSONValue] | None = None  #: (pid, its lease), read once per process
+
+    def _lease(self) -> JSONValue:
+        """This process's lease, read from ``/proc`` once per process (every in-process step
+        records it; a forked child has another pid, so it reads its own)."""
+        pid = os.getpid()
+        if self._holder is None or self._holder[0] != pid:
+            self._holder = (pid, current_process().to_json())
+        return self._holder[1]
 
     def create_task(self, task: TaskRecord) -> TaskRecord:
         if self.records_leases and task.status == TaskStatus.in_progress and is_local_worker(task.worker):
-            task = replace(task, runtime={**task.runtime, LEASE_KEY: current_process().to_json()})
+            task = replace(task, runtime={**task.runtime, LEASE_KEY: self._lease()})
         return super().create_task(task)
 
     def set_status(
@@ -178,7 +187,7 @@ class LeasedSqlTaskStore(SqlTaskStore):
                 task_id, status, message=message, reason=reason, force=force, expected=expected, worker=worker
             )
             if is_local_worker(record.worker):
-                mine = current_process().to_json()
+                mine = self._lease()
                 if record.runtime.get(LEASE_KEY) != mine:
                     record = self.update_task(task_id, runtime={LEASE_KEY: mine})
         return record
