@@ -1,16 +1,20 @@
 """Chaos bench: N trials per fault with real processes; prints the issue-11 table with our figures.
 
-Usage: ``python bench/bench_chaos.py [N] [--outage S ...] [--dead-after S] [--kills K] [--only NAME ...]``
-(defaults: N=3, outages 20 and 75 s, the server's dead-after 2 s in the dead-agent trials, 100
-kills of busy writers in one trial; NAME is one of controller, agent, remote, claims, outage,
-machine, writers, creation: 20 x N trials). Blocking; each trial runs in a fresh temporary
-folder (its own store, server and agents). Figures are counts over all trials, and medians of times.
+Usage: ``python bench/bench_chaos.py [N] [--outage S ...] [--dead-after S] [--kills K] [--only NAME ...]
+[--store sqlite|postgres]`` (defaults: N=3, outages 20 and 75 s, the server's dead-after 2 s in the
+dead-agent trials, 100 kills of busy writers in one trial; NAME is one of controller, agent,
+remote, claims, outage, machine, writers, creation: 20 x N trials). Blocking; each trial runs in a
+fresh temporary folder (its own store, server and agents). Figures are counts over all trials,
+and medians of times.
+``--store postgres`` starts a throwaway PostgreSQL server and gives each server-backed trial (remote,
+agent, outage, claims) a fresh database on it; the other rows are about local SQLite files and
+run as they do by default.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -35,6 +39,7 @@ from tests.chaos.faults import (
     remote_controller_killed,
     server_outage,
 )
+from tests.plugins.postgres import running_postgres
 
 from taskmill.server.reaper import DEFAULT_DEAD_AFTER, MAX_CHECK_INTERVAL
 
@@ -67,7 +72,19 @@ def main() -> None:
     parser.add_argument("--dead-after", type=float, default=2.0)
     parser.add_argument("--kills", type=int, default=100, help="SIGKILLs of busy writers (one trial)")
     parser.add_argument("--only", action="append", choices=FAULTS, default=None)
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        if args.store == "postgres":
+            pg = stack.enter_context(running_postgres())
+            if pg is None:
+                sys.exit("--store postgres: PostgreSQL is not installed (scripts/test installs it)")
+            _table(args, pg.new_database, " on PostgreSQL")
+        else:
+            _table(args, lambda: None, "")
+
+
+def _table(args: argparse.Namespace, new_db: Callable[[], str | None], on: str) -> None:
     n, dead, only = args.trials, args.dead_after, set(args.only or FAULTS)
     rows: list[tuple[str, str]] = []
 
@@ -81,20 +98,21 @@ def main() -> None:
             )
         )
     if "remote" in only:
-        rem = _run("remote", n, lambda root: remote_controller_killed(root, dead_after=dead))
+        rem = _run("remote", n, lambda root: remote_controller_killed(root, dead_after=dead, db=new_db()))
         rows.append(
             (
-                f"remote: kill the services agent, new agent, resume ({n} trials, real server)",
+                f"remote: kill the services agent, new agent, resume ({n} trials, real server{on})",
                 f"completed steps re-run: {sum(t.rerun for t in rem)}; runs not ended: "
                 f"{sum(t.running_forever for t in rem)}{_noted(rem)}",
             )
         )
     if "agent" in only:
-        agent = _run("agent", n, lambda root: agent_killed_no_peer(root, dead_after=dead))
+        agent = _run("agent", n, lambda root: agent_killed_no_peer(root, dead_after=dead, db=new_db()))
         detect = [t.detect_seconds for t in agent if t.detect_seconds is not None]
         rows.append(
             (
-                f"SIGKILL an agent mid-step, no other agent alive, server --dead-after {dead:g} ({n} trials)",
+                f"SIGKILL an agent mid-step, no other agent alive, server --dead-after {dead:g} "
+                f"({n} trials{on})",
                 f"tasks Running forever: {sum(t.running_forever for t in agent)}; orphan step processes: "
                 f"{sum(t.orphans for t in agent)}; zombie side effects: "
                 f"{sum(t.side_effects_after_kill for t in agent)}; dead agent detected after "
@@ -109,20 +127,25 @@ def main() -> None:
         )
     if "outage" in only:
         for outage in args.outage or [20.0, 75.0]:
-            runs = _run(f"outage {outage:.0f}s", n, functools.partial(server_outage, outage=outage))
+            runs = _run(
+                f"outage {outage:.0f}s", n, lambda root, o=outage: server_outage(root, outage=o, db=new_db())
+            )
             rows.append(
                 (
-                    f"server SIGKILLed, down {outage:.0f} s mid-run, 2 agents, default settings ({n} trials)",
+                    f"server SIGKILLed, down {outage:.0f} s mid-run, 2 agents, default settings "
+                    f"({n} trials{on})",
                     f"runs with a failed step: {sum(bool(t.failed_by_outage) for t in runs)}/{n}; "
                     f"tasks Running forever: {sum(t.running_forever for t in runs)}; agents that said "
                     f"the server was unreachable: {sum(t.said_unreachable for t in runs)}/{2 * n}",
                 )
             )
     if "claims" in only:
-        claims = _run("claims", n, lambda root: claims_under_server_kills(root, tasks=2000, kills=6))
+        claims = _run(
+            "claims", n, lambda root: claims_under_server_kills(root, tasks=2000, kills=6, db=new_db())
+        )
         rows.append(
             (
-                f"server SIGKILLed 6x during 2,000 claims, 2 claimers ({n} trials)",
+                f"server SIGKILLed 6x during 2,000 claims, 2 claimers ({n} trials{on})",
                 f"tasks lost (in_progress, no claimer got them): {sum(t.lost for t in claims)}; "
                 f"received twice: {sum(t.duplicates for t in claims)}{_noted(claims)}",
             )

@@ -124,13 +124,14 @@ def _settle(work: Path) -> tuple[int, int]:
     return sum(alive(p) for p in pids), len(list(work.glob("side-effect-*")))
 
 
-def agent_killed_no_peer(root: Path, *, dead_after: float = 2.0) -> Trial:
-    """SIGKILL an agent's process group mid-step through a real server; no other agent alive."""
+def agent_killed_no_peer(root: Path, *, dead_after: float = 2.0, db: str | None = None) -> Trial:
+    """SIGKILL an agent's process group mid-step through a real server; no other agent alive.
+    ``db`` is the server's store (a fresh SQLite file when None)."""
     trial = Trial()
     home, work = root / "home", root / "work"
     work.mkdir(parents=True)
     home.mkdir()
-    db = f"sqlite:///{home}/store.db"
+    db = db or f"sqlite:///{home}/store.db"
     script = root / "step.py"
     script.write_text(textwrap.dedent(STEP))
     with server_process(db, home, env={"TASKMILL_SERVER_DEAD_AFTER": str(dead_after)}) as server:
@@ -167,6 +168,7 @@ def server_outage(
     steps: int = 2,
     retry_for: float | None = None,
     dead_after: float | None = None,
+    db: str | None = None,
 ) -> Trial:
     """SIGKILL the server mid-step for ``outage`` s, then restart it on the same port; the
     agent and its steps must carry on (no task failed for the outage).
@@ -178,7 +180,7 @@ def server_outage(
     home, work = root / "home", root / "work"
     work.mkdir(parents=True)
     home.mkdir()
-    db = f"sqlite:///{home}/store.db"
+    db = db or f"sqlite:///{home}/store.db"
     script = root / "step.py"
     script.write_text(textwrap.dedent(STEP))
     from taskmill.server import free_port
@@ -221,7 +223,9 @@ def server_outage(
     return trial
 
 
-def claims_under_server_kills(root: Path, *, tasks: int = 400, kills: int = 3, claimers: int = 2) -> Trial:
+def claims_under_server_kills(
+    root: Path, *, tasks: int = 400, kills: int = 3, claimers: int = 2, db: str | None = None
+) -> Trial:
     """``claimers`` threads claim ``tasks`` tasks one by one through a real server that is
     SIGKILLed ``kills`` times meanwhile (and restarted on the same port after 0.5 s). Counts
     tasks left ``in_progress`` that no claimer received, and tasks received twice."""
@@ -233,7 +237,7 @@ def claims_under_server_kills(root: Path, *, tasks: int = 400, kills: int = 3, c
     trial = Trial()
     home = root / "home"
     home.mkdir(parents=True)
-    db = f"sqlite:///{home}/store.db"
+    db = db or f"sqlite:///{home}/store.db"
     port = free_port()
     received: list[str] = []
     errors: list[str] = []
@@ -370,7 +374,7 @@ pipe.start(queue="services")
 """
 
 
-def remote_controller_killed(root: Path, *, dead_after: float = 2.0) -> Trial:
+def remote_controller_killed(root: Path, *, dead_after: float = 2.0, db: str | None = None) -> Trial:
     """A remote run: its controller on a services agent, its steps on another agent, through a
     real server. The services agent's process group is SIGKILLed as soon as the first step's
     task completed; a new services agent starts and ``taskmill pipelines resume RUN --queue
@@ -383,7 +387,7 @@ def remote_controller_killed(root: Path, *, dead_after: float = 2.0) -> Trial:
     home.mkdir()
     script = root / "remote_pipe.py"
     script.write_text(textwrap.dedent(REMOTE_PIPELINE.format(work=str(work))))
-    db = f"sqlite:///{home}/store.db"
+    db = db or f"sqlite:///{home}/store.db"
     agents: list[subprocess.Popen[bytes]] = []
     with server_process(db, home, env={"TASKMILL_SERVER_DEAD_AFTER": str(dead_after)}) as server:
         env = cli_env(home, {"TASKMILL_STORE": server.url})

@@ -7,6 +7,7 @@ a failure (``scripts/test`` installs PostgreSQL, so CI always has it).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -61,12 +62,15 @@ class PgServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """Start PostgreSQL for the session; stop and delete it afterwards."""
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PgServer | None]:
+    """Start a throwaway PostgreSQL server (None when no binaries are installed); stop and
+    delete it on exit. Blocking: returns once the server accepts connections. Benches use it
+    too (``bench/bench_chaos.py --store postgres``)."""
     bindir = _pg_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed (scripts/test installs it)")
+        yield None
+        return
     base = Path(tempfile.mkdtemp(prefix="tm-pg-"))
     data = base / "data"
     if os.geteuid() == 0:
@@ -93,6 +97,15 @@ def pg_server() -> Iterator[PgServer]:
             capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """Start PostgreSQL for the session; stop and delete it afterwards."""
+    with running_postgres() as server:
+        if server is None:
+            pytest.skip("PostgreSQL is not installed (scripts/test installs it)")
+        yield server
 
 
 @pytest.fixture
