@@ -1,15 +1,19 @@
 """Web UI figures in real Chromium (prints numbers; asserts nothing).
 
-1. a 1,000-step run page: time from navigation until the DAG is drawn (``body[data-ready]``) and
-   until a click on a step has loaded its panel ("usable"), on the first open (the server loads
-   the run) and on later opens (the server reuses the loaded run until it changes);
-2. the same for a 10,000-step run (repeated steps grouped, the default above 1,500 steps), and
+0. first paint and time-to-DAG of run pages of 4, 200 and 10,000 steps, measured in the page
+   (``first-contentful-paint`` and the moment the DAG script finished drawing, both from
+   navigation start), first open and the median of later opens, with how many nodes were drawn;
+1. a 1,000-step run page (every step drawn, then grouped): time from navigation until the DAG is
+   drawn (``body[data-ready]``) and until a click on a step has loaded its panel ("usable"), on
+   the first open (the server loads the run) and on later opens (the server reuses the loaded run
+   until it changes);
+2. the same for a 10,000-step run (repeated steps grouped, the default above 60 steps), and
    with grouping turned off;
 3. live latency: from a node's status change written to the store to the node's colour changing
    on the open page (the server's event feed -> SSE -> in-place patch), median and 95th percentile.
 
 Needs Chromium at /usr/bin/chromium (``apt-get install chromium``) and Playwright.
-Usage: python bench/bench_ui.py [--runs 3] [--changes 40]
+Usage: python bench/bench_ui.py [--runs 3] [--changes 40] [--only-paint]
 Each run of the bench uses a fresh TASKMILL_HOME in a temporary folder.
 """
 
@@ -60,6 +64,34 @@ def fan_run(n: int) -> str:
     pipe.debug_pipeline(progress=False)
     print(f"   (ran the {n:,}-step pipeline in {time.perf_counter() - started:.1f} s)")
     return pipe.id
+
+
+PAINT_JS = """() => {
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  const ready = parseFloat(document.body.dataset.readyMs || 'NaN');
+  return [fcp ? fcp.startTime : NaN, isNaN(ready) ? performance.now() : ready];
+}"""
+
+
+def paint_figures(page: Any, url: str) -> tuple[float, float]:
+    """(first contentful paint, DAG drawn) in ms since navigation start, from the page itself."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']")
+    fcp, ready = page.evaluate(PAINT_JS)
+    return float(fcp), float(ready)
+
+
+def bench_paint(page: Any, base: str, run_id: str, steps: int, runs: int) -> None:
+    """Print first paint and time-to-DAG for one run page (first open, then the warm median)."""
+    page.goto(f"{base}/pipelines")
+    figures = [paint_figures(page, f"{base}/runs/{run_id}") for _ in range(max(runs, 2))]
+    nodes = page.locator("g.node").count()
+    cold, warm = figures[0], figures[1:]
+    print(
+        f"   {steps:>6,} steps ({nodes:>4} nodes drawn): first open: first paint {cold[0]:5.0f} ms, "
+        f"DAG {cold[1]:5.0f} ms; again: first paint {statistics.median(f[0] for f in warm):5.0f} ms, "
+        f"DAG {statistics.median(f[1] for f in warm):5.0f} ms"
+    )
 
 
 def open_run(page: Any, url: str) -> tuple[float, float]:
@@ -128,6 +160,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=3, help="page opens per figure")
     ap.add_argument("--changes", type=int, default=40, help="status changes for the latency figure")
+    ap.add_argument("--only-paint", action="store_true", help="only the first-paint figures (0.)")
     args = ap.parse_args()
     if not os.path.exists(CHROMIUM):
         raise SystemExit("needs Chromium at /usr/bin/chromium: apt-get install chromium")
@@ -142,15 +175,23 @@ def main() -> None:
 
     try:
         print("== building real runs")
-        thousand = fan_run(1000)
+        small, two_hundred = fan_run(4), fan_run(200)
+        thousand = fan_run(1000) if not args.only_paint else ""
         ten_thousand = fan_run(10_000)
         session = PROCESS.session()
         with ServerThread(create_app(session.store, session.artifacts, auth=False)) as server:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
+                print("== 0. first paint and time-to-DAG")
+                for steps, run_id in ((4, small), (200, two_hundred), (10_000, ten_thousand)):
+                    bench_paint(page, server.url, run_id, steps, args.runs)
+                if args.only_paint:
+                    browser.close()
+                    return
                 print("== 1. run page, 1,000 steps")
-                bench_page(page, server.url, thousand, "every step drawn", args.runs)
+                bench_page(page, server.url, thousand, "every step drawn", args.runs, "?group=0")
+                bench_page(page, server.url, thousand, "repeated steps grouped (default)", args.runs)
                 print("== 2. run page, 10,000 steps")
                 bench_page(page, server.url, ten_thousand, "repeated steps grouped (default)", args.runs)
                 bench_page(page, server.url, ten_thousand, "grouping off", 1, "?group=0")

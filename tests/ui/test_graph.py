@@ -57,6 +57,19 @@ def test_big_runs_group_repeated_steps_by_column() -> None:
     small = build_graph(fan(10), GraphOptions())
     assert not small["grouping"] and len(small["nodes"]) == 12
     assert len(build_graph(fan(10), GraphOptions(group=True))["nodes"]) == 3
+    # well below 1,500: a 200-step fan-out is grouped by default, and fits a screen
+    assert GROUP_ABOVE < 200
+    grouped = build_graph(fan(198), GraphOptions())
+    assert grouped["grouping"] and len(grouped["nodes"]) == 3 and grouped["height"] < 200
+    assert len(build_graph(fan(198), GraphOptions(group=False))["nodes"]) == 200
+
+
+def test_nodes_carry_their_tasks_own_start_and_end() -> None:
+    steps = [step("a"), step("b", ("a",))]
+    graph = build_graph(steps, GraphOptions(), {"a": (10.0, 10.7)})
+    a, b = graph["nodes"]
+    assert (a["ts"], a["tc"]) == (10.0, 10.7)
+    assert (b["ts"], b["tc"]) == (None, None)
 
 
 def test_stages_collapse_into_cards_with_counts() -> None:

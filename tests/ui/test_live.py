@@ -43,6 +43,8 @@ def test_nodes_turn_colour_live_and_the_console_follows(
     expect(node(web, "first")).to_have_attribute("data-status", "completed")
     expect(node(web, "second")).to_have_attribute("data-status", "running")
     expect(node(web, "first").locator(".node-sub")).to_contain_text("Completed ·")
+    # the patch carried the task's own start and end: run time apart from the wait for a slot
+    expect(node(web, "first").locator("title")).to_contain_text("ran ")
     assert page.evaluate("() => window.__noReload === true")
     assert page.evaluate("() => document.querySelector('g.node[data-id=\"first\"]').__same === true")
     assert page.evaluate("() => document.getElementById('dag').dataset.rendered") == "1"
@@ -161,3 +163,24 @@ def test_a_new_run_from_the_form_runs_on_an_agent(
             agent.terminate()
         for agent in agents:
             agent.wait(15)
+
+
+def test_a_queued_run_that_fails_stops_saying_it_waits(web: Watched, store: TaskStore) -> None:
+    pipe = training()
+    pipe.debug_pipeline(progress=False)
+    store.create_queue("services")
+    record = store.enqueue(commands.clone_run(store, pipe.id).id, "services")
+    page = web.page
+    page.goto(f"/runs/{record.id}")
+    expect(page.locator("body[data-live='1']")).to_have_count(1)
+    hint = page.locator("#dag-empty .muted")
+    expect(page.locator("#dag-empty")).to_be_visible()
+    expect(hint).to_contain_text("The run waits in queue services")
+    # an agent takes the run and its controller dies at once: the open page follows
+    store.set_status(record.id, TaskStatus.in_progress, worker="test-agent")
+    store.set_status(record.id, TaskStatus.failed, reason="the controller could not start")
+    expect(page.locator("#run-status .badge")).to_contain_text("Failed")
+    expect(hint).to_have_text("The run ended (Failed) before any step was added.")
+    expect(page.locator("#run-message")).to_have_text("the controller could not start")
+    page.reload()
+    expect(hint).to_have_text("The run ended (Failed) before any step was added.")

@@ -1,19 +1,24 @@
 """The Scalars tab of a task with reported plots: histograms and scatter plots as SVG charts, a
-confusion matrix as a table of numbers, an uploaded image shown, a media file as a download link.
-The screenshot goes to test-output/ui/task-plots.png."""
+confusion matrix as a table of numbers, an uploaded image shown, a media file as a download link;
+scalar charts with zoom, smoothing, a log axis, time axes and series toggles, and the same charts
+as plain SVG without JavaScript. Screenshots go to test-output/ui/."""
 
 from __future__ import annotations
 
 import io
+import json
+import re
+from typing import Any
 
 import numpy as np
 from playwright.sync_api import expect
 
 from taskmill import Task
-from taskmill.core.model import PlotRecord
-from taskmill.server.ui.charts import nice_ticks
+from taskmill.core.model import PlotRecord, ScalarPoint
+from taskmill.server.ui.charts import MAX_POINTS, ScalarLine, nice_ticks, scalar_chart
 from taskmill.server.ui.details import plot_views
 from taskmill.store.base import TaskStore
+from tests.server.harness import Served
 from tests.ui.conftest import Watched
 
 HOSTILE = "<img src=x onerror=alert('plot')>"
@@ -133,3 +138,104 @@ def test_axis_ticks_cover_the_values() -> None:
     assert nice_ticks(0.05, 1.1) == [0.0, 0.5, 1.0, 1.5]
     assert nice_ticks(0, 91) == [0, 25, 50, 75, 100]
     assert nice_ticks(0, 1) == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+def scalars_task(store: TaskStore) -> Task:
+    """A task with two loss series of 20 points, 30 s apart, growing tenfold every 5 iterations."""
+    task = Task.create(project_name="ui-tests", task_name="scalars")
+    start = 1_750_000_000.0
+    points = [
+        ScalarPoint("loss", series, i, scale * 10 ** (i / 5), start + 30 * i)
+        for series, scale in (("train", 1.0), (HOSTILE, 2.0))
+        for i in range(20)
+    ]
+    store.add_scalars(task.id, points)
+    return task
+
+
+def x_ticks(chart: Any) -> list[str]:
+    return [t.strip() for t in chart.locator("svg text.x-tick").all_text_contents()]
+
+
+def test_scalar_charts_zoom_smooth_log_axes_and_toggles(web: Watched, store: TaskStore) -> None:
+    task = scalars_task(store)
+    page = web.page
+    page.goto(f"/tasks/{task.id}")
+    page.locator('[data-tab-target="scalars"]').click()
+    chart = page.locator("figure.scalar-chart", has_text="loss")
+    lines = chart.locator("svg polyline.line:not(.raw)")
+    expect(lines).to_have_count(2)
+    expect(chart.locator(".chart-tools")).to_be_visible()
+    assert x_ticks(chart)[0] == "0" and x_ticks(chart)[-1] == "20"
+
+    chart.get_by_label("Log scale").check()
+    ticks = chart.locator("svg text.tick:not(.x-tick)")
+    expect(ticks).to_have_text(["1", "10", "100", "1,000", "10,000", "1e+5"])  # a tick per decade
+
+    legend = chart.locator(".chart-legend [data-line]")
+    legend.nth(1).click()  # hide "train" (series in name order: the HTML one comes first)
+    expect(legend.nth(1)).to_have_attribute("aria-pressed", "false")
+    expect(lines).to_have_count(1)
+    expect(lines).to_have_attribute("data-name", HOSTILE)  # as text
+    legend.nth(1).press("Enter")
+    expect(lines).to_have_count(2)
+
+    chart.locator(".chart-smooth input").fill("0.9")
+    expect(chart.locator(".chart-smooth output")).to_have_text("0.9")
+    expect(chart.locator("svg polyline.raw")).to_have_count(2)  # the raw lines stay, faded
+    smooth_last = lines.first.get_attribute("points").split()[-1]
+    raw_last = chart.locator("svg polyline.raw").first.get_attribute("points").split()[-1]
+    assert smooth_last != raw_last  # the average lags the growing curve
+
+    chart.get_by_label("x axis").select_option("rel")
+    expect(chart.locator("svg text.x-tick").first).to_have_text("0s")
+    expect(chart.locator("svg text.x-tick").last).to_contain_text("m")  # 9m 30s of reports
+    chart.get_by_label("x axis").select_option("wall")
+    assert all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", t) for t in x_ticks(chart)), x_ticks(chart)
+
+    chart.get_by_label("x axis").select_option("iter")
+    box = chart.locator("svg").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.4, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=5)
+    page.mouse.up()
+    reset = chart.get_by_role("button", name="Reset zoom")
+    expect(reset).to_be_visible()
+    zoomed = [int(t) for t in x_ticks(chart)]
+    assert 0 < zoomed[0] and zoomed[-1] < 20, zoomed
+    web.shot("task-scalars-zoomed")
+    reset.click()
+    expect(reset).to_be_hidden()
+    assert x_ticks(chart)[-1] == "20"
+    chart.locator("svg").dblclick()  # double-click resets too (nothing zoomed: no change)
+    assert x_ticks(chart)[0] == "0"
+
+
+def test_scalar_charts_without_javascript_are_the_server_svg(
+    browser: Any, ui_server: Served, store: TaskStore
+) -> None:
+    task = scalars_task(store)
+    context = browser.new_context(java_script_enabled=False, base_url=ui_server.url)
+    try:
+        page = context.new_page()
+        page.goto(f"/tasks/{task.id}")
+        chart = page.locator("figure.scalar-chart", has_text="loss")
+        expect(chart.locator("svg polyline.line")).to_have_count(2)
+        expect(chart.locator("svg circle.mark")).to_have_count(40)
+        expect(chart.locator(".chart-tools")).to_have_count(0)
+        expect(chart.locator(".chart-legend")).to_contain_text(HOSTILE)
+    finally:
+        context.close()
+
+
+def test_scalar_chart_embeds_thinned_points_with_times() -> None:
+    points = [ScalarPoint("t", "s", i, float(i), 100.0 + i) for i in range(2000)]
+    made = scalar_chart("t", [ScalarLine("s", list(reversed(points)), colour=3)])
+    data = json.loads(made.scalars)
+    (line,) = data["lines"]
+    assert line["colour"] == 3 and made.series[0].colour == 3
+    assert len(line["x"]) <= MAX_POINTS + 1 and line["x"][-1] == 1999  # sorted, last kept
+    assert line["t"][0] == 100.0 and line["y"] == [float(x) for x in line["x"]]
+    assert data["frame"] == {"left": made.left, "top": made.top, "right": made.right, "bottom": made.bottom}

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Literal
 
 from taskmill.core.model import TaskRecord
@@ -139,9 +140,48 @@ def service_view(task: TaskRecord, kind: ServiceKind) -> ServiceView:
         for e in (stored_events if isinstance(stored_events, list) else [])
         if isinstance(e, dict)
     ]
+    entries = [_with_last_fire(e, events) for e in entries]
     lease = state.get("lease")
     lease = lease if isinstance(lease, dict) else {}
     return ServiceView(task, kind, entries, events, str(lease.get("owner", "")), _num(lease.get("until")))
+
+
+def _with_last_fire(entry: EntryView, events: Sequence[EventView]) -> EntryView:
+    """``entry`` with its last fire (and task) taken from the events when its state has none:
+    triggers keep only the ids they fired for, not when."""
+    if entry.last_fired is not None:
+        return entry
+    fires = [e for e in events if e.entry == entry.name and e.action == "fired"]
+    if not fires:
+        return entry
+    last = max(fires, key=lambda e: e.time)
+    return replace(entry, last_fired=last.time, last_task_id=entry.last_task_id or last.task_id)
+
+
+#: The configuration objects a service writes its entries' definitions to (see each service's
+#: ``_definition``): the scheduler one list, the trigger service one list per kind of trigger.
+_DEFINITIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"scheduler": ("schedule",), "trigger": ("datasets", "models", "tasks")}
+)
+
+
+def service_definitions(store: TaskStore, task: TaskRecord, kind: ServiceKind) -> dict[str, dict[str, Any]]:
+    """What each entry of ``task`` does (when, what it watches, what it launches), by entry name,
+    as the service last wrote it: a service writes its definitions when it starts (``start()``,
+    ``run_until``), so one only ever stepped by hand has none ({}). Blocking: one read."""
+    found: dict[str, dict[str, Any]] = {}
+    wanted = _DEFINITIONS[kind]
+    for config in store.get_configs(task.id):
+        if config.name not in wanted:
+            continue
+        try:
+            listed = json.loads(config.value)
+        except ValueError:
+            continue
+        for item in listed if isinstance(listed, list) else []:
+            if isinstance(item, dict) and "name" in item:
+                found[str(item["name"])] = item
+    return found
 
 
 def _entry(name: str, stored: dict[str, Any]) -> EntryView:

@@ -5,6 +5,11 @@ from :meth:`~taskmill.store.base.TaskStore.get_nodes` (live nodes are written on
 so the definition fills in steps that have not started yet), in topological order.
 :mod:`taskmill.runs.commands` is the entry point that loads them; this module only shapes data
 (:func:`load_nodes` and :func:`task_ref` read the store, nothing here writes).
+
+A step's *attempts* are every task that ran it in this run: the node lists the ids of its current
+run of the controller (``attempts``), and the run's child tasks carry the step name in
+``runtime["pipeline_step"]``, which also keeps the attempts of earlier controller runs (a resume
+starts the failed steps afresh) visible: :func:`step_tasks` and :func:`step_attempts`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +32,8 @@ from taskmill.store.base import TaskStore
 from taskmill.types import JSONValue
 
 _RUN_NUMBER = re.compile(r" #\d+$")
+#: The runtime property naming the step a run's child task ran.
+STEP_PROPERTY = "pipeline_step"
 _DONE = (NodeStatus.completed.value, NodeStatus.cached.value)
 
 #: A stored node: ``Node.to_dict()`` of the engine.
@@ -239,3 +246,69 @@ def task_ref(store: TaskStore, task_id: str) -> dict[str, JSONValue]:
         except NotFoundError:
             ref["run_id"] = rec.parent
     return ref
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One task that ran (or tried to run) a step: numbered from 1 in creation order; ``current``
+    is the one the step shows now. ``wait`` is creation to start, ``ran`` start to end (None
+    while unknown)."""
+
+    number: int
+    task_id: str
+    status: TaskStatus
+    created: float
+    started: float | None
+    ended: float | None
+    message: str
+    current: bool
+
+    @property
+    def wait(self) -> float | None:
+        """Seconds from the task's creation until it started (None before it started)."""
+        return None if self.started is None else max(0.0, self.started - self.created)
+
+    @property
+    def ran(self) -> float | None:
+        """Seconds the task ran (None until it has both started and ended)."""
+        if self.started is None or self.ended is None:
+            return None
+        return max(0.0, self.ended - self.started)
+
+
+def step_tasks(children: Iterable[TaskRecord]) -> dict[str, list[TaskRecord]]:
+    """A run's child tasks by the step they ran, oldest first (tasks without a step are left out)."""
+    by_step: dict[str, list[TaskRecord]] = {}
+    for rec in children:
+        step = rec.runtime.get(STEP_PROPERTY)
+        if isinstance(step, str):
+            by_step.setdefault(step, []).append(rec)
+    for records in by_step.values():
+        records.sort(key=lambda r: (r.created, r.id))
+    return by_step
+
+
+def step_attempts(
+    view: StepView, tasks: Sequence[TaskRecord], known: Mapping[str, TaskRecord]
+) -> list[Attempt]:
+    """The attempts of one step: its child ``tasks`` (see :func:`step_tasks`) and the tasks its
+    node lists in ``attempts``, found in ``known`` (ids that are in neither are left out, e.g.
+    a deleted task). A cached step that ran nothing in this run has no attempts."""
+    records = {r.id: r for r in tasks}
+    for task_id in view.attempts:
+        if task_id not in records and task_id in known:
+            records[task_id] = known[task_id]
+    ordered = sorted(records.values(), key=lambda r: (r.created, r.id))
+    return [
+        Attempt(
+            number=i,
+            task_id=r.id,
+            status=r.status,
+            created=r.created,
+            started=r.started,
+            ended=r.completed,
+            message=r.status_reason or ("" if r.status_message in ("", r.status.value) else r.status_message),
+            current=r.id == view.task_id,
+        )
+        for i, r in enumerate(ordered, 1)
+    ]

@@ -25,7 +25,10 @@ from taskmill.server.ui.experiments import experiments_router
 from taskmill.server.ui.live import Feed
 from taskmill.server.ui.plotlyjs import plotly_router
 from taskmill.server.ui.routes_actions import actions_router
+from taskmill.server.ui.routes_automation import automation_router
+from taskmill.server.ui.routes_compare import compare_router
 from taskmill.server.ui.routes_pages import pages_router
+from taskmill.server.ui.routes_settings import settings_router
 from taskmill.server.ui.routes_tasks import tasks_router
 from taskmill.server.ui.runcache import RunCache
 from taskmill.server.ui.security import Forbidden, Guard, SignInRequired
@@ -55,11 +58,14 @@ def mount(app: FastAPI, *, store: TaskStore, artifacts: ArtifactStore, auth: boo
         RunCache(store),
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+    app.include_router(compare_router(ui))  # before pages_router: it answers /compare
+    app.include_router(settings_router(ui))
     app.include_router(pages_router(ui))
     app.include_router(actions_router(ui))
     app.include_router(experiments_router(ui))
     app.include_router(plotly_router(ui.templates.plotly_path))
     app.include_router(tasks_router(ui))
+    app.include_router(automation_router(ui))
 
     async def sign_in_first(request: Request, exc: Exception) -> Response:
         if "text/html" in request.headers.get("accept", ""):

@@ -1,18 +1,23 @@
 """Charts as geometry for hand-written SVG (``templates/_chart.html``): reported scalars, and the
 Plotly figures of reported plots that are plain lines, markers or bars.
 
-Scalars: one chart per title, one line per series, iterations on the x axis. Plotly figures: a line
-chart when every trace is a ``scatter`` with numeric x and y, a bar chart when every trace is a
-``bar`` with numeric y (bars grouped per x value); a ``heatmap`` trace becomes a table of numbers
-(:class:`Heatmap`). Axis ticks are "nice" numbers (1, 2, 2.5, 5 x 10^k). Long series are thinned to
-at most :data:`MAX_POINTS` points per line by taking every k-th point (the last point is always kept).
+Scalars: one chart per title, one line per series, iterations on the x axis; the chart also
+carries its points as JSON (:attr:`Chart.scalars`) for the browser's zoom, smoothing, log axis,
+time axes and series toggles, while the SVG drawn here is what shows without JavaScript.
+
+Plotly figures: a line chart when every trace is a ``scatter`` with numeric x and y, a bar
+chart when every trace is a ``bar`` with numeric y (bars grouped per x value); a ``heatmap``
+trace becomes a table of numbers (:class:`Heatmap`). Axis ticks are "nice" numbers (1, 2, 2.5,
+5 x 10^k). Long series are thinned to at most :data:`MAX_POINTS` points per line by taking every
+k-th point (the last point is always kept).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from taskmill.core.model import ScalarPoint
@@ -82,6 +87,9 @@ class Chart:
     x_title: str = ""
     y_title: str = ""
     bars: list[Bar] = field(default_factory=list)
+    #: The scalar lines as JSON for ``static/figures.js`` (zoom, smoothing, axes, toggles); "" for
+    #: charts that stay as drawn (Plotly fallbacks).
+    scalars: str = ""
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -187,6 +195,7 @@ class Line:
     name: str
     points: Sequence[tuple[float, float]]
     mode: str = "lines"
+    colour: int | None = None  #: palette index; None: the line's position in the chart
 
 
 def line_chart(
@@ -219,17 +228,53 @@ def line_chart(
             marks = [(frame.sx(x), frame.sy(y), f"{line.name} @ {_number(x)}: {y:.6g}") for x, y in shown]
         last = line.points[-1][1] if line.points else 0.0
         drawn = coords if "lines" in line.mode else ""
-        series.append(Series(line.name, drawn, last, index % 8, marks))
+        colour = index if line.colour is None else line.colour
+        series.append(Series(line.name, drawn, last, colour % 8, marks))
     return frame.chart(title, subtitle, series, [(frame.sx(t), tick_label(t)) for t in x_ticks], y_ticks)
 
 
-def chart(title: str, lines: dict[str, list[ScalarPoint]]) -> Chart:
-    """The chart of one title with one line per series."""
-    ordered = [
-        Line(name, [(float(p.iteration), p.value) for p in sorted(points, key=lambda p: p.iteration)])
-        for name, points in sorted(lines.items())
+@dataclass(frozen=True)
+class ScalarLine:
+    """One line of a scalar chart: its name, reported points and palette index (None: its
+    position in the chart)."""
+
+    name: str
+    points: Sequence[ScalarPoint]
+    colour: int | None = None
+
+
+def scalar_chart(title: str, lines: Sequence[ScalarLine], *, subtitle: str = "") -> Chart:
+    """A chart of reported scalars, iterations on the x axis, with the (thinned) points of every
+    line embedded for the browser: iteration, value and report time of each point, so that
+    ``static/figures.js`` can zoom, smooth, switch to a log or time axis and hide lines."""
+    ordered = [(line, sorted(line.points, key=lambda p: (p.iteration, p.timestamp))) for line in lines]
+    drawn = [
+        Line(line.name, [(float(p.iteration), p.value) for p in points], colour=line.colour)
+        for line, points in ordered
     ]
-    return line_chart(title, ordered, integer_x=True)
+    made = line_chart(title, drawn, subtitle=subtitle, integer_x=True)
+    embedded = []
+    for index, (line, points) in enumerate(ordered):
+        kept = [p for p in _thin(points) if math.isfinite(p.value)]
+        colour = index if line.colour is None else line.colour
+        embedded.append(
+            {
+                "name": line.name,
+                "colour": colour % 8,
+                "dash": colour >= 8,  # the palette's second round: dashed, told apart
+                "x": [p.iteration for p in kept],
+                "y": [p.value for p in kept],
+                "t": [round(p.timestamp, 3) for p in kept],
+            }
+        )
+    frame = {"left": made.left, "top": made.top, "right": made.right, "bottom": made.bottom}
+    data = {"frame": frame, "lines": embedded}
+    return replace(made, scalars=json.dumps(data, separators=(",", ":"), allow_nan=False))
+
+
+def chart(title: str, lines: dict[str, list[ScalarPoint]]) -> Chart:
+    """The chart of one title with one line per series (see :func:`scalar_chart`)."""
+    return scalar_chart(title, [ScalarLine(name, points) for name, points in sorted(lines.items())])
 
 
 def bar_chart(

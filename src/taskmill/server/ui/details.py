@@ -2,11 +2,15 @@
 
 Plain data for templates (no HTML here). Logs are shown from their tail (:data:`LOG_TAIL` lines);
 pages that follow a running task stream the lines after that.
+
+A step's console starts with *system lines* (:func:`system_lines`), as ClearML's header lines:
+where the task ran, the inputs it loaded, the outputs it stored and how it ended. They are
+derived from what the store already records (the task record, its parameters and artifacts),
+not logged: the exit code of a step's process is not recorded anywhere, so it is not shown.
 """
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -28,11 +32,11 @@ from taskmill.core.stored import DEFAULT_QUEUE, KWARGS_ARTIFACTS, SERVICES_QUEUE
 from taskmill.errors import NotFoundError
 from taskmill.runs import commands
 from taskmill.runs.records import get_run
-from taskmill.runs.views import NodeData, RunDetail, StepView, step_view
+from taskmill.runs.views import Attempt, NodeData, StepView, step_attempts, step_tasks, step_view
 from taskmill.server.ui.charts import Chart, Heatmap, charts_of, heatmap_table, plotly_chart
 from taskmill.server.ui.packed import unpack
 from taskmill.server.ui.runcache import RunCache
-from taskmill.server.ui.templating import NONE, value_text
+from taskmill.server.ui.templating import duration, filesize
 from taskmill.server.ui.views import FormParam, draft_fields, last_scalars
 from taskmill.store.base import TaskFilter, TaskStore
 from taskmill.types import JSONValue
@@ -67,6 +71,35 @@ class StepPanel:
     metrics: list[ScalarPoint]
     log: LogTail
     code: str
+    attempts: list[Attempt] = field(default_factory=list)  #: every task that ran the step, oldest first
+    system: list[str] = field(default_factory=list)  #: system lines before the console's own
+    system_end: list[str] = field(default_factory=list)  #: system lines after them (outputs, exit)
+
+    @property
+    def current(self) -> Attempt | None:
+        """The attempt the step shows now (its current task), if it has one."""
+        return next((a for a in self.attempts if a.current), None)
+
+    @property
+    def waited(self) -> float | None:
+        """Seconds from the step's launch until its task started (None until it started): the
+        same figure as the DAG node and the timeline."""
+        current = self.current
+        if current is None or current.started is None:
+            return None
+        launched = self.view.started if self.view.started is not None else current.created
+        return max(0.0, current.started - launched)
+
+    @property
+    def ran(self) -> float | None:
+        """Seconds the step's task ran (so far, while it runs); None before it started."""
+        current = self.current
+        if current is None or current.started is None:
+            return self.view.duration if current is None else None
+        end = (
+            current.ended if current.ended is not None else (None if current.status.is_final else time.time())
+        )
+        return None if end is None else max(0.0, end - current.started)
 
 
 @dataclass
@@ -127,6 +160,10 @@ def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> Ste
         raise NotFoundError(f"run {run.name} has no step named '{name}'")
     view = step_view(name, node, time.time())
     explanation = commands.explain_node(store, run, view, node)
+    by_step = step_tasks(cache.tasks(run))
+    others = tuple(a for a in view.attempts if a not in {t.id for t in by_step.get(name, [])})
+    known = {t.id: t for t in store.find_tasks(TaskFilter(ids=others))} if others else {}
+    attempts = step_attempts(view, by_step.get(name, []), known)
     task = None
     if view.task_id:
         try:
@@ -136,20 +173,72 @@ def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> Ste
     if task is None:
         raw = node.get("parameters")
         params = [Param("step", str(k), v) for k, v in raw.items()] if isinstance(raw, dict) else []
-        return StepPanel(run, view, node, None, explanation, params, [], [], [], LogTail([], 0, 0), "")
+        return StepPanel(
+            run, view, node, None, explanation, params, [], [], [], LogTail([], 0, 0), "", attempts
+        )
+    params = store.get_params(task.id)
+    artifacts = store.get_artifacts(task.id)
+    steps_of = {t.id: step for step, tasks in by_step.items() for t in tasks}
     return StepPanel(
         run,
         view,
         node,
         task,
         explanation,
-        store.get_params(task.id),
-        store.get_artifacts(task.id),
+        params,
+        artifacts,
         store.get_models(task.id),
         last_scalars(store.get_scalars(task.id)),
         log_tail(store, task.id, 400),
         task.script.diff if view.kind == "function" else "",
+        attempts,
+        *system_lines(task, params, artifacts, steps_of, view.started),
     )
+
+
+def _clock(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def system_lines(
+    task: TaskRecord,
+    params: list[Param],
+    artifacts: list[ArtifactRecord],
+    steps_of: dict[str, str],
+    launched: float | None,
+) -> tuple[list[str], list[str]]:
+    """The console's system lines for a step's ``task``, as (before, after) its own lines:
+    where and when it ran and the parent outputs it loaded (``kwargs_artifacts`` parameters,
+    ``TASK.ARTIFACT``; ``steps_of`` names the step of a task id); then the outputs it stored
+    and how it ended. Pure: derived from records."""
+    lines: list[str] = []
+    end: list[str] = []
+    lease = task.runtime.get("_lease")
+    where = task.worker or "an unknown worker"
+    if isinstance(lease, dict) and lease.get("host"):
+        where += f" (host {lease.get('host')}, pid {lease.get('pid')})"
+    if task.started is not None:
+        waited = f", {duration(max(0.0, task.started - launched))} after launch" if launched else ""
+        lines.append(f"[system] started {_clock(task.started)} on {where}{waited}")
+    elif not task.status.is_final:
+        lines.append(f"[system] {task.status.label.lower()}, not started yet")
+    for param in params:
+        if param.section == KWARGS_ARTIFACTS and isinstance(param.value, str) and "." in param.value:
+            source, _, output = param.value.partition(".")
+            origin = steps_of.get(source, f"task {source[:8]}")
+            lines.append(f"[system] input {param.name} loaded from output {output} of {origin}")
+    for art in artifacts if task.status.is_final else ():  # after the lines a live console appends
+        if art.mode == "output":
+            end.append(f"[system] output {art.name} stored ({art.type or 'file'}, {filesize(art.size)})")
+    if task.status.is_final:
+        ran = (
+            f" after running {duration(max(0.0, task.completed - task.started))}"
+            if task.started is not None and task.completed is not None
+            else ""
+        )
+        reason = f": {task.status_reason}" if task.status_reason else ""
+        end.append(f"[system] ended {task.status.label.lower()}{ran}{reason}")
+    return lines, end
 
 
 def task_page(store: TaskStore, task_id: str, *, full_log: bool = False) -> TaskPage:
@@ -208,84 +297,6 @@ class Side:
         cache = self.node.get("cache")
         parts = cache.get("parts") if isinstance(cache, dict) else None
         return str(parts.get("code") or "") if isinstance(parts, dict) else ""
-
-
-@dataclass
-class CompareRow:
-    """A step of either run, with what differs between the two."""
-
-    name: str
-    a: Side | None
-    b: Side | None
-    differs: dict[str, bool]
-    code_diff: list[str]
-
-
-@dataclass
-class ComparePage:
-    """Two runs side by side."""
-
-    a: RunDetail
-    b: RunDetail
-    params: list[tuple[str, str, str, bool]]  #: name, value in a, value in b, differs
-    rows: list[CompareRow]
-    detailed: bool
-
-
-def _side(store: TaskStore, view: StepView, node: NodeData, detailed: bool) -> Side:
-    side = Side(view, node)
-    if detailed and view.task_id:
-        try:
-            task = store.get_task(view.task_id)
-        except NotFoundError:
-            return side
-        side.params = {p.key: value_text(p.value) for p in store.get_params(task.id)}
-        side.outputs = {a.name: (a.hash, a.preview) for a in store.get_artifacts(task.id)}
-        side.code = task.script.diff
-    return side
-
-
-def compare_page(store: TaskStore, cache: RunCache, run_a: str, run_b: str) -> ComparePage:
-    """Runs ``run_a`` and ``run_b`` step by step: parameters, code, cache keys, durations, outputs."""
-    a, b = cache.detail(run_a), cache.detail(run_b)
-    detailed = max(len(a.steps), len(b.steps)) <= COMPARE_DETAIL_LIMIT
-    nodes_a, nodes_b = dict(cache.nodes(a.record)), dict(cache.nodes(b.record))
-    steps_a = {s.name: s for s in a.steps}
-    steps_b = {s.name: s for s in b.steps}
-    names = list(steps_a) + [n for n in steps_b if n not in steps_a]
-    rows = []
-    for name in names:
-        sa = _side(store, steps_a[name], nodes_a[name], detailed) if name in steps_a else None
-        sb = _side(store, steps_b[name], nodes_b[name], detailed) if name in steps_b else None
-        differs: dict[str, bool] = {}
-        code_diff: list[str] = []
-        if sa is not None and sb is not None:
-            differs = {
-                "status": sa.view.status != sb.view.status,
-                "params": sa.params != sb.params,
-                "code": sa.code_hash != sb.code_hash or sa.code != sb.code,
-                "cache": sa.cache_key != sb.cache_key,
-                "outputs": {k: v[0] for k, v in sa.outputs.items()}
-                != {k: v[0] for k, v in sb.outputs.items()},
-            }
-            if differs["code"] and (sa.code or sb.code):
-                code_diff = list(
-                    difflib.unified_diff(
-                        sa.code.splitlines(),
-                        sb.code.splitlines(),
-                        a.summary.name,
-                        b.summary.name,
-                        lineterm="",
-                    )
-                )
-        rows.append(CompareRow(name, sa, sb, differs, code_diff))
-    keys = list(a.params) + [k for k in b.params if k not in a.params]
-    params = []
-    for key in keys:
-        va = value_text(a.params[key]) if key in a.params else NONE
-        vb = value_text(b.params[key]) if key in b.params else NONE
-        params.append((key, va, vb, va != vb))
-    return ComparePage(a, b, params, rows, detailed)
 
 
 @dataclass

@@ -6,8 +6,13 @@ Big runs stay usable by drawing fewer nodes:
 * **groups of repeated steps**: steps whose names differ only by a trailing number
   (``train_1`` ... ``train_9000``), in the same stage and the same column of the DAG, are drawn as
   one group node with counts per status, expandable one group at a time. Grouping is on by default
-  above :data:`GROUP_ABOVE` steps. Members of one column never depend on each other, so the grouped
-  graph stays acyclic.
+  above :data:`GROUP_ABOVE` steps (a 200-step fan-out drawn step by step is a 13,000-px column
+  nobody can read; grouped, it fits the screen). Members of one column never depend on each
+  other, so the grouped graph stays acyclic.
+
+Times: ``st``/``en`` are when the controller launched the step and saw it end; ``ts``/``tc`` are
+when its task itself started and completed (from the task record, when known), so the page can
+show the wait (launch -> start) and the run (start -> end) apart.
 
 The output is JSON for the page's script (``dag.js``): visible nodes with boxes, edges as point
 lists, and for every hidden step which visible node stands for it (so live updates can adjust the
@@ -17,7 +22,7 @@ counts of its group). Pure: builds data from :class:`~taskmill.runs.views.StepVi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +30,7 @@ from taskmill.runs.views import StepView
 from taskmill.server.ui.layout import acyclic_order, layers_of, layout
 
 #: Runs with more steps than this group repeated steps unless the viewer turns grouping off.
-GROUP_ABOVE = 1500
+GROUP_ABOVE = 60
 #: Runs with more steps than this start with their stages collapsed.
 COLLAPSE_ABOVE = 1500
 #: A group needs at least this many members (smaller sets stay individual nodes).
@@ -89,8 +94,16 @@ def summary_status(statuses: Iterable[str]) -> str:
     return "pending"
 
 
-def build_graph(steps: Sequence[StepView], options: GraphOptions) -> dict[str, Any]:
-    """The drawable graph of a run's ``steps`` (in topological order) under ``options``."""
+#: When a step's task started and completed (None: not recorded yet), by step name.
+TaskTimes = Mapping[str, tuple[float | None, float | None]]
+
+
+def build_graph(
+    steps: Sequence[StepView], options: GraphOptions, times: TaskTimes | None = None
+) -> dict[str, Any]:
+    """The drawable graph of a run's ``steps`` (in topological order) under ``options``;
+    ``times`` adds each step's task start and end (``ts``/``tc``) to its node."""
+    times = times or {}
     by_name = {s.name: s for s in steps}
     names = list(by_name)
     parents = {s.name: [p for p in s.parents if p in by_name] for s in steps}
@@ -144,7 +157,7 @@ def build_graph(steps: Sequence[StepView], options: GraphOptions) -> dict[str, A
             "h": box.h,
         }
         if v.kind == "step":
-            item.update(_step_fields(v.members[0]))
+            item.update(_step_fields(v.members[0], times.get(vid)))
         else:
             counts: dict[str, int] = {}
             for member in v.members:
@@ -166,13 +179,17 @@ def build_graph(steps: Sequence[StepView], options: GraphOptions) -> dict[str, A
     }
 
 
-def compact_step(step: StepView) -> dict[str, Any]:
-    """The fields of a step the page keeps up to date (the SSE patch format)."""
-    return {"n": step.name, **_step_fields(step)}
+def compact_step(step: StepView, times: tuple[float | None, float | None] | None = None) -> dict[str, Any]:
+    """The fields of a step the page keeps up to date (the SSE patch format); ``times`` are its
+    task's start and end."""
+    return {"n": step.name, **_step_fields(step, times)}
 
 
-def _step_fields(step: StepView) -> dict[str, Any]:
+def _step_fields(step: StepView, times: tuple[float | None, float | None] | None) -> dict[str, Any]:
+    ts, tc = times if times is not None else (None, None)
     return {
+        "ts": ts,
+        "tc": tc,
         "status": step.status,
         "task": step.task_id,
         "st": step.started,

@@ -4,6 +4,8 @@ The browser cannot send an API key with ``EventSource``, so these streams live b
 (session cookie) rather than reusing ``/api/v1/events/stream``. They read the store's event feed
 and send *derived* data: a run page gets only the nodes whose status or times changed (a few
 hundred bytes per change, whatever the size of the run), a step panel gets new console lines.
+Nodes carry their task's own start and end (``ts``/``tc``): re-read, by id, only for the nodes
+that changed and those still going, so a reload costs the same on a run of any size.
 
 Waiting costs no thread: streams wait on the server's :class:`~taskmill.server.events.EventHub`
 (woken by writes through the server and by its store watcher). Without a hub (an app whose
@@ -25,12 +27,13 @@ from starlette.requests import Request
 from taskmill.core.model import EventRecord
 from taskmill.core.states import TaskStatus
 from taskmill.runs.records import get_run
-from taskmill.runs.views import RunSummary, run_summary, step_view
+from taskmill.runs.views import RunSummary, StepView, run_summary, step_view
 from taskmill.server.events import EventHub
 from taskmill.server.ui.graph import compact_step
 from taskmill.server.ui.runcache import RunCache
 from taskmill.server.ui.templating import task_look
-from taskmill.store.base import TaskStore
+from taskmill.server.ui.views import task_times
+from taskmill.store.base import TaskFilter, TaskStore
 
 #: Seconds of silence after which a comment line keeps proxies from closing the stream.
 KEEP_ALIVE = 15.0
@@ -38,6 +41,9 @@ KEEP_ALIVE = 15.0
 POLL = 0.1
 #: Shortest time between two node reloads of one stream (coalesces bursts on big runs).
 MIN_RELOAD = 0.05
+#: Steps still going whose task times are re-read per reload, besides the steps that changed
+#: (bounds a reload on huge runs; a step's times are exact once it has changed to its end).
+RECHECK = 200
 #: Lines per console message.
 LOG_CHUNK = 500
 
@@ -114,8 +120,34 @@ class RunWatch:
         run = get_run(self._store, self.run_id)
         nodes = self._cache.nodes(run)
         now = time.time()
-        self._nodes = {name: compact_step(step_view(name, node, now)) for name, node in nodes}
+        views = [step_view(name, node, now) for name, node in nodes]
+        times = task_times(views, self._cache.tasks(run))
+        self._nodes = {v.name: compact_step(v, times.get(v.name)) for v in views}
         self._run = self._run_payload(run_summary(run, nodes, now))
+
+    def _times(self, views: list[StepView]) -> dict[str, tuple[float | None, float | None]]:
+        """Task times of the steps that may have moved: changed, or still without an end."""
+        moving, going = [], []
+        for view in views:
+            old = self._nodes.get(view.name)
+            if (
+                old is None
+                or old["task"] != view.task_id
+                or old["status"] != view.status
+                or old["en"] != view.ended
+            ):
+                moving.append(view)
+            elif view.task_id and old["tc"] is None and view.status != "cached":
+                going.append(view)
+        moving += going[:RECHECK]
+        ids = tuple({v.task_id for v in moving if v.task_id})
+        tasks = self._store.find_tasks(TaskFilter(ids=ids)) if ids else []
+        times = task_times(moving, tasks)
+        for view in views:
+            old = self._nodes.get(view.name)
+            if view.name not in times and old is not None and old["task"] == view.task_id:
+                times[view.name] = (old["ts"], old["tc"])
+        return times
 
     def snapshot(self) -> dict[str, Any]:
         """Every node and the run header (sent when the page may have missed changes)."""
@@ -126,10 +158,12 @@ class RunWatch:
         changed = []
         if reload_nodes:
             now = time.time()
-            for name, node in self._store.get_nodes(self.run_id):
-                fresh = compact_step(step_view(name, node, now))
-                if self._nodes.get(name) != fresh:
-                    self._nodes[name] = fresh
+            views = [step_view(name, node, now) for name, node in self._store.get_nodes(self.run_id)]
+            times = self._times(views)
+            for view in views:
+                fresh = compact_step(view, times.get(view.name))
+                if self._nodes.get(view.name) != fresh:
+                    self._nodes[view.name] = fresh
                     changed.append(fresh)
         run = self._store.get_task(self.run_id)
         done = sum(1 for n in self._nodes.values() if n["status"] in ("completed", "cached"))

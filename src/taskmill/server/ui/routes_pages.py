@@ -7,9 +7,9 @@ Every handler first asks :class:`~taskmill.server.ui.security.Guard` for the vie
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
@@ -116,23 +116,6 @@ def pages_router(ui: Ui) -> APIRouter:
         except (TaskmillError, ValueError) as exc:
             return ui.fragment(request, "_problem.html", viewer, message=str(exc))
         return ui.fragment(request, "_run_info.html", viewer, info=data, run=run)
-
-    @router.get("/compare")
-    def compare(
-        request: Request, run: Annotated[list[str] | None, Query()] = None, a: str = "", b: str = ""
-    ) -> Response:
-        """Two runs side by side, step by step (``a`` and ``b``, or two ``run`` values from the
-        runs table's check boxes)."""
-        viewer = ui.guard.require(request)
-        if not (a and b) and run is not None and len(run) == 2:
-            a, b = run
-        try:
-            if not a or not b:
-                raise ValueError("pick two runs to compare (tick two rows in a pipeline's runs table)")
-            data = details.compare_page(ui.store, ui.runs, a, b)
-        except (TaskmillError, ValueError) as exc:
-            return ui.error(request, viewer, exc)
-        return ui.page(request, "compare.html", viewer, c=data, title="Compare runs")
 
     @router.get("/queues")
     def queues(request: Request) -> Response:

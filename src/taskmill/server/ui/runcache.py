@@ -4,7 +4,8 @@ Loading a run's nodes parses its stored definition and every live node (about 0.
 steps). The run page, its graph, timeline and step panels all need them, often within seconds
 of each other, so :class:`RunCache` keeps the last few loads and reuses one as long as the event
 feed has nothing new for that run (one indexed query). A live run changes all the time and is
-simply reloaded; a finished run is loaded once.
+simply reloaded; a finished run is loaded once. The run's child tasks (one per attempt of a step:
+their start and end are the steps' true run times) are kept the same way once the run has ended.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from taskmill.core.model import TaskRecord
 from taskmill.runs.processes import controller_info
 from taskmill.runs.records import get_run
 from taskmill.runs.views import NodeData, RunDetail, load_nodes, run_summary, settled_nodes, step_view
-from taskmill.store.base import TaskStore
+from taskmill.store.base import TaskFilter, TaskStore
 
 #: Runs kept.
 SIZE = 8
@@ -30,7 +31,26 @@ class RunCache:
         self._store = store
         self._size = size
         self._runs: OrderedDict[str, tuple[int, list[tuple[str, NodeData]]]] = OrderedDict()
+        self._tasks: OrderedDict[str, tuple[tuple[str, float], list[TaskRecord]]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def tasks(self, run: TaskRecord) -> list[TaskRecord]:
+        """The run's child tasks (every attempt of every step; blocking). Read afresh while the
+        run goes; kept once it has ended, until its record changes (a resume)."""
+        if not run.status.is_final:
+            return self._store.find_tasks(TaskFilter(parent=run.id))
+        version = (run.status.value, run.last_update)
+        with self._lock:
+            cached = self._tasks.get(run.id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        found = self._store.find_tasks(TaskFilter(parent=run.id))
+        with self._lock:
+            self._tasks[run.id] = (version, found)
+            self._tasks.move_to_end(run.id)
+            while len(self._tasks) > self._size:
+                self._tasks.popitem(last=False)
+        return found
 
     def nodes(self, run: TaskRecord) -> list[tuple[str, NodeData]]:
         """The run's steps (definition overlaid with live state, topological order).

@@ -8,7 +8,7 @@ CLI prints, so the browser and the terminal agree.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +27,11 @@ from taskmill.core.stored import KWARGS_ARTIFACTS, SERVICES_QUEUE
 from taskmill.errors import NotFoundError
 from taskmill.runs import commands
 from taskmill.runs.records import get_run
-from taskmill.runs.views import RunDetail, RunSummary, step_view
+from taskmill.runs.views import RunDetail, RunSummary, StepView, step_view
 from taskmill.server.ui.graph import GraphOptions, build_graph
 from taskmill.server.ui.runcache import RunCache
 from taskmill.server.ui.templating import value_text
-from taskmill.store.base import TaskFilter, TaskStore
+from taskmill.store.base import TaskStore
 
 #: An agent silent for longer than this is shown as lost (agents beat every 2 s by default).
 AGENT_LOST_AFTER = 30.0
@@ -157,9 +157,10 @@ def run_page(store: TaskStore, cache: RunCache, run_id: str, options: GraphOptio
     cursor = store.last_event_id()  # before reading: changes after it reach the page live
     now = time.time()
     detail = cache.detail(run_id, now)
+    times = task_times(detail.steps, cache.tasks(detail.record))
     return RunPage(
         detail=detail,
-        graph=build_graph(detail.steps, options),
+        graph=build_graph(detail.steps, options, times),
         info=run_info(store, detail.record),
         form=form_params(store, run_id),
         queues=queue_names(store),
@@ -171,27 +172,43 @@ def run_page(store: TaskStore, cache: RunCache, run_id: str, options: GraphOptio
 
 def graph_data(cache: RunCache, run_id: str, options: GraphOptions) -> dict[str, Any]:
     """Only the drawable graph (after the viewer collapsed or expanded something)."""
-    return build_graph(cache.detail(run_id).steps, options)
+    detail = cache.detail(run_id)
+    return build_graph(detail.steps, options, task_times(detail.steps, cache.tasks(detail.record)))
+
+
+def task_times(
+    steps: Sequence[StepView], tasks: Iterable[TaskRecord]
+) -> dict[str, tuple[float | None, float | None]]:
+    """When each step's current task started and completed (by step name), for steps whose task
+    is among ``tasks`` (a run's children). Cached steps reuse another run's task: left out."""
+    by_id = {t.id: t for t in tasks}
+    times: dict[str, tuple[float | None, float | None]] = {}
+    for step in steps:
+        task = by_id.get(step.task_id or "")
+        if task is not None and step.status != "cached":
+            times[step.name] = (task.started, task.completed)
+    return times
 
 
 def timeline(store: TaskStore, cache: RunCache, run_id: str) -> dict[str, Any]:
-    """Rows of the Gantt view: per step, when it was launched (queued), started and ended."""
+    """Rows of the Gantt view: per step, when it was launched (queued), and when its task started
+    and ended (the task's own record; the controller's times when there is no task record)."""
     run = get_run(store, run_id)
     nodes = cache.nodes(run)
-    tasks = {t.id: t for t in store.find_tasks(TaskFilter(parent=run.id))}
     now = time.time()
+    steps = [step_view(name, node, now) for name, node in nodes]
+    times = task_times(steps, cache.tasks(run))
     rows = []
-    for name, node in nodes:
-        view = step_view(name, node, now)
-        task = tasks.get(view.task_id or "")
+    for view in steps:
+        task_started, task_ended = times.get(view.name, (None, None))
         queued = view.started
-        started = task.started if task is not None and task.started else view.started
-        ended = view.ended if view.ended is not None else (task.completed if task is not None else None)
+        started = task_started if task_started is not None else view.started
+        ended = task_ended if task_ended is not None else view.ended
         if queued is None and started is None:
             continue
         rows.append(
             {
-                "name": name,
+                "name": view.name,
                 "status": view.status,
                 "queued": queued if queued is not None else started,
                 "started": started,

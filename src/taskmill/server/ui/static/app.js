@@ -156,7 +156,7 @@
     if (!ev.target.matches('input[name="run"][form="compare-form"]')) return;
     var picked = document.querySelectorAll('input[name="run"][form="compare-form"]:checked');
     var button = document.getElementById("compare-btn");
-    if (button) button.disabled = picked.length !== 2;
+    if (button) button.disabled = picked.length < 2;
   });
 
   // -- compare: only the steps that differ ------------------------------------------------------

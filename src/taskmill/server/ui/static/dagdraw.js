@@ -23,14 +23,41 @@
     return node;
   }
 
+  // Times of a step: st/en when the controller launched it and saw it end, ts/tc when its task
+  // itself started and completed. wait = st -> ts (for an agent or a slot), run = ts -> tc.
+  function stepTimes(d, ctx) {
+    var going = d.status === "running" || d.status === "queued";
+    var now = going ? ctx.now() : null;
+    if (d.ts) {
+      return {
+        wait: d.st && d.ts > d.st ? d.ts - d.st : 0,
+        run: (d.tc || d.en || now || d.ts) - d.ts,
+        started: true,
+      };
+    }
+    if (d.st && going) return { wait: now - d.st, run: null, started: false };
+    if (d.st && d.en) return { wait: null, run: d.en - d.st, started: true }; // no task record
+    return null;
+  }
+
   function stepSubText(d, ctx) {
     var label = STATUS_LABEL[d.status] || d.status;
     if (d.status === "cached") return label + " · reused";
-    if (d.st) {
-      var end = d.en || (d.status === "running" || d.status === "queued" ? ctx.now() : null);
-      if (end) return label + " · " + tm.duration(end - d.st);
-    }
-    return label;
+    var t = stepTimes(d, ctx);
+    if (!t) return label;
+    if (!t.started) return label + " · waiting " + tm.duration(t.wait);
+    var text = label + " · " + tm.duration(t.run);
+    if (t.wait >= 0.1) text += " · wait " + tm.duration(t.wait);
+    return text;
+  }
+
+  function timesTitle(d, ctx) {
+    var t = d.status === "cached" ? null : stepTimes(d, ctx);
+    if (!t) return "";
+    var parts = [];
+    if (t.wait !== null) parts.push("waited " + tm.duration(t.wait) + " (launched, not started)");
+    if (t.run !== null) parts.push("ran " + tm.duration(t.run));
+    return parts.length ? "\n" + parts.join(", ") : "";
   }
 
   function countsText(counts) {
@@ -82,11 +109,12 @@
     var name = el("text", { class: "node-name", x: 38, y: 23 }, g);
     name.textContent = d.label;
     var sub = el("text", { class: "node-sub", x: 38, y: d.h - 12 }, g);
+    var stage = null;
     if (d.kind === "step" && d.stage) {
-      var stage = el("text", { class: "node-kind", x: d.w - 10, y: d.h - 12, "text-anchor": "end" }, g);
+      stage = el("text", { class: "node-kind node-stage", x: d.w - 10, y: d.h - 12, "text-anchor": "end" }, g);
       stage.textContent = d.stage.length > 12 ? d.stage.slice(0, 11) + "…" : d.stage;
     }
-    var item = { data: d, el: g, sub: sub, icon: icon, title: title };
+    var item = { data: d, el: g, sub: sub, icon: icon, title: title, stage: stage };
     if (d.kind !== "step") {
       var kind = el("text", { class: "node-kind", x: d.w - 10, y: 23, "text-anchor": "end" }, g);
       kind.textContent = d.kind === "stage" ? "stage · " + d.size : "group";
@@ -103,8 +131,8 @@
     item.icon.setAttribute("href", "#i-" + d.status);
     var label = STATUS_LABEL[d.status] || d.status;
     if (d.kind === "step") {
-      item.sub.textContent = stepSubText(d, ctx);
-      item.title.textContent = d.name + " — " + label + (d.msg ? "\n" + d.msg : "");
+      setSub(item, stepSubText(d, ctx));
+      item.title.textContent = d.name + " — " + label + timesTitle(d, ctx) + (d.msg ? "\n" + d.msg : "");
       item.el.setAttribute("aria-label", d.name + ": " + label);
     } else {
       var text = countsText(d.counts);
@@ -113,6 +141,12 @@
       item.el.setAttribute("aria-label", d.name + ", " + d.size + " steps: " + text);
       drawBar(item);
     }
+  }
+
+  function setSub(item, text) {
+    item.sub.textContent = text;
+    // the stage label shares the bottom line: it gives way to long times (the stage is in the panel)
+    if (item.stage) item.stage.style.display = text.length > 18 ? "none" : "";
   }
 
   function drawBar(item) {
@@ -135,6 +169,7 @@
     draw: drawNode,
     paint: paint,
     stepSubText: stepSubText,
+    setSub: setSub,
     countsText: countsText,
     summaryStatus: summaryStatus,
   };
