@@ -1,5 +1,6 @@
-"""ClearML's public pipeline examples, re-written with only the import line changed
-(``tests/compat/clearml_examples/``), each run as a real process in three modes:
+"""ClearML's public pipeline examples, and pipelines written the way public ClearML projects write
+them, all our own programs with ClearML's import lines changed (``tests/compat/clearml_examples/``),
+each run as a real process in three modes:
 
 * ``debug``: steps as plain calls in the script's process (``PipelineDecorator.debug_pipeline()``;
   a PipelineController, which has no debug mode in ClearML, is debugged with
@@ -185,15 +186,7 @@ class Place:
 
 
 #: (test, mode) -> what taskmill lacks for it; those cases are strict xfails
-GAPS: dict[tuple[str, str], str] = {
-    **{
-        ("test_tabular_data_pipeline", mode): (
-            "OutputModel(base_model_id=X) with X an output model of another task creates a new model "
-            "(new id); ClearML reuses and updates model X, so OutputModel(...).id == X"
-        )
-        for mode in MODES
-    },
-}
+GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(params=MODES)
@@ -221,13 +214,13 @@ def place(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     PROCESS.reset()
 
 
-def launch(place: Place, script: str, kind: str) -> str:
-    """Run an example script the way its mode says (see the module docstring)."""
+def launch(place: Place, script: str, kind: str, *args: str) -> str:
+    """Run an example script (with ``args``) the way its mode says (see the module docstring)."""
     if place.mode == "remote":
-        return place.run(script, "--mode", "remote")
+        return place.run(script, "--mode", "remote", *args)
     if place.mode == "debug" and kind == "controller":
-        return place.run(script, "--mode", "local", env={"TASKMILL_PIPELINE_MODE": "debug"})
-    return place.run(script, "--mode", place.mode)
+        return place.run(script, "--mode", "local", *args, env={"TASKMILL_PIPELINE_MODE": "debug"})
+    return place.run(script, "--mode", place.mode, *args)
 
 
 def steps(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -400,3 +393,95 @@ def test_tabular_data_pipeline(place: Place) -> None:
     assert f"The best model is {best}" in console(by["select_best_model"]["task_id"])
     # ClearML's OutputModel(base_model_id=X) reuses model X (its id stays X), here X is another task's
     assert chosen == best["model_id"]
+
+
+def test_full_custom_pipeline(place: Place) -> None:
+    launch(place, "full_custom_pipeline.py", "decorator")
+    (run,) = place.new_runs("examples_custom", "full custom pipeline", 1)
+    by = completed(run, {"load_table", "split_table", "fit_model"})
+    frame = value(by["load_table"]["task_id"], "data_frame")
+    assert frame.shape == (150, 5) and frame.columns[-1] == "target"
+    _, X_test, _, _ = value(by["split_table"]["task_id"], "processed_data")
+    # fit_model got the pipeline logic's changed copy (X_test doubled), not split_table's values
+    doubled = 2 * float(X_test.iloc[0, 0])
+    assert value(by["fit_model"]["task_id"], "first_test_value") == doubled
+    assert type(value(by["fit_model"]["task_id"], "model")).__name__ == "LogisticRegression"
+    assert f"pipeline completed with model: LogisticRegression(max_iter=500) ({doubled})" in console(
+        run["id"]
+    )
+
+
+def test_pipeline_controller_callbacks(place: Place) -> None:
+    launch(place, "pipeline_controller_callbacks.py", "controller")
+    (run,) = place.new_runs("examples_callbacks", "callbacks demo", 1)
+    by = completed(run, {"make_numbers", "square", "cube", "combine"})
+    assert set(by["combine"]["parents"]) == {"square", "cube"}
+    assert value(by["square"]["task_id"], "values") == [0, 1, 4, 9]
+    assert value(by["combine"]["task_id"], "total") == 14 + 36
+    log = console(run["id"])
+    for name in ("square", "cube", "combine"):
+        assert f"Completed Task id={by[name]['task_id']} ({name})" in log, log
+    assert "Cloning Task id=" in log and "make_numbers" not in {
+        line.rsplit("(", 1)[-1].rstrip(")") for line in log.splitlines() if line.startswith("Completed")
+    }
+
+
+def test_dataset_pipeline(place: Place) -> None:
+    launch(place, "dataset_pipeline.py", "controller")
+    (run,) = place.new_runs("examples_data", "data pipeline", 1)
+    by = completed(run, {"ingest", "clean", "summarize"})
+    dataset = Dataset.get(dataset_id=value(by["ingest"]["task_id"], "dataset_id"))
+    assert (dataset.project, dataset.name) == ("examples_data", "wine raw")
+    assert dataset.list_files() == ["wine.csv"]
+    rows = int(value(by["clean"]["task_id"], "rows"))
+    clean = Task.get_task(task_id=by["clean"]["task_id"])
+    assert len(clean.artifacts["clean_table"].get()) == rows
+    scalars = clean.get_reported_scalars()
+    assert scalars["rows"]["kept"]["y"] == [rows]
+    assert value(by["summarize"]["task_id"], "summary") == {"rows": rows, "classes": [0, 1, 2]}
+
+
+def test_pipeline_fan_out(place: Place) -> None:
+    launch(place, "pipeline_fan_out.py", "decorator")
+    (run,) = place.new_runs("examples_fan", "fan out", 1)
+    by = steps(run)
+    assert run["status"] == "completed", describe(run)
+    evaluations = sorted(n for n in by if n.startswith("evaluate"))
+    assert len(evaluations) == 3 and set(by) == {"bounds", "pick_best", *evaluations}, by
+    assert {s["status"] for s in by.values()} == {"completed"}, describe(run)
+    assert value(by["bounds"]["task_id"], "low") == 1 and value(by["bounds"]["task_id"], "high") == 9
+    scores = [value(by[n]["task_id"], "score") for n in evaluations]
+    assert all(10 <= s <= 90 for s in scores), scores
+    best = value(by["pick_best"]["task_id"], "best")
+    assert best["score"] == max(scores)
+    assert set(by["pick_best"]["parents"]) == set(evaluations)
+
+
+def test_pipeline_cached_rerun(place: Place) -> None:
+    launch(place, "pipeline_cached_rerun.py", "decorator", "--label", "first")
+    (first,) = place.new_runs("examples_cache", "cached rerun", 1)
+    launch(place, "pipeline_cached_rerun.py", "decorator", "--label", "second")
+    (second,) = place.new_runs("examples_cache", "cached rerun", 1)
+    one, two = completed(first, {"make_rows", "count_evens"}), steps(second)
+    assert second["status"] == "completed", describe(second)
+    # unchanged code and arguments: the second run reuses the first run's task
+    assert two["make_rows"]["status"] == "cached", describe(second)
+    assert two["make_rows"]["task_id"] == one["make_rows"]["task_id"]
+    assert two["count_evens"]["status"] == "completed"
+    assert two["count_evens"]["task_id"] != one["count_evens"]["task_id"]
+    assert value(one["count_evens"]["task_id"], "evens") == {"first": 3}
+    assert value(two["count_evens"]["task_id"], "evens") == {"second": 3}
+
+
+def test_pipeline_skip_step(place: Place) -> None:
+    launch(place, "pipeline_skip_step.py", "controller")
+    (run,) = place.new_runs("examples_skip", "skip demo", 1)
+    by = steps(run)
+    assert run["status"] == "completed", describe(run)
+    assert {n: s["status"] for n, s in by.items()} == {
+        "prepare": "completed",
+        "expensive_report": "skipped",
+        "cheap_report": "completed",
+    }, describe(run)
+    assert by["expensive_report"]["task_id"] is None  # never created, never run
+    assert value(by["cheap_report"]["task_id"], "report") == {"count": 5, "total": 10}

@@ -1,13 +1,25 @@
-"""Task outputs in the SQL store: artifact order, appended records, log sequence numbers."""
+"""Task outputs in the SQL store: artifact order, appended records, log sequence numbers, moved
+model records (also through the HTTP store and a real server)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from taskmill.core.model import ArtifactRecord, LogLine, ModelRecord, PlotRecord, ScalarPoint
-from taskmill.errors import TaskNotFoundError
+from taskmill.core.model import (
+    ArtifactRecord,
+    LogLine,
+    ModelRecord,
+    PlotRecord,
+    ScalarPoint,
+    TaskRecord,
+    new_id,
+)
+from taskmill.errors import NotFoundError, TaskNotFoundError
+from taskmill.store.base import TaskStore
+from taskmill.store.factory import open_store
 from taskmill.store.sql.store import SqlTaskStore
 from tests.store.conftest import new_task
 
@@ -90,3 +102,68 @@ def test_node_flushes_keep_positions_across_many_writes(sql_store: SqlTaskStore)
         sql_store.put_nodes(run.id, [(f"n{start}", {"i": -1})])  # an update keeps its place
     names = [name for name, _ in sql_store.get_nodes(run.id)]
     assert names == [f"n{i}" for i in range(300)]
+
+
+@pytest.fixture(params=["sql", "http"])
+def any_store(request: pytest.FixtureRequest, sql_url: str, tmp_path: Path) -> Iterator[TaskStore]:
+    """The SQL store, and the HTTP store served by a real server over it."""
+    if request.param == "sql":
+        direct = SqlTaskStore(sql_url)
+        yield direct
+        direct.close()
+        return
+    from tests.server.harness import served
+
+    with served(sql_url, tmp_path, artifact_allow=("/m",)) as server:
+        client = open_store(server.url)
+        yield client
+        client.close()
+
+
+def _make(store: TaskStore, name: str) -> TaskRecord:
+    return store.create_task(TaskRecord(id=new_id(), name=name, project="proj"))
+
+
+def test_a_moved_model_keeps_its_id_and_is_the_newest_of_its_new_task(any_store: TaskStore) -> None:
+    train, other, select = (_make(any_store, n) for n in ("train", "other", "select"))
+    any_store.add_model(ModelRecord(train.id, "m1", "net", "/m/net.pt", "output", "PyTorch", 5.0))
+    any_store.add_model(ModelRecord(select.id, "m0", "old", "/m/old.pt", "output", "", 1.0))
+    any_store.add_model(ModelRecord(other.id, "m2", "x", "/m/x.pt", "output", "", 9.0))
+    moved = any_store.move_model("m1", select.id, name="best")
+    assert (moved.task_id, moved.id, moved.name, moved.uri, moved.mode, moved.framework) == (
+        select.id,
+        "m1",
+        "best",
+        "/m/net.pt",
+        "output",
+        "PyTorch",
+    )
+    assert moved.timestamp > 5.0
+    assert any_store.get_models(train.id) == []
+    assert [m.id for m in any_store.get_models(select.id)] == ["m0", "m1"]
+    assert any_store.get_models(select.id)[-1] == moved
+    # again, or renamed on its own task: the name changes, the place does not (idempotent)
+    assert any_store.move_model("m1", select.id, name="best") == moved
+    renamed = any_store.move_model("m1", select.id)
+    assert renamed == moved
+    assert any_store.move_model("m1", select.id, name="chosen").timestamp == moved.timestamp
+
+
+def test_moving_an_unknown_model_or_to_an_unknown_task_is_not_found(any_store: TaskStore) -> None:
+    task = _make(any_store, "t")
+    any_store.add_model(ModelRecord(task.id, "m1", "net", "/m/net.pt"))
+    with pytest.raises(NotFoundError, match="no model record with id 'nope'"):
+        any_store.move_model("nope", task.id)
+    with pytest.raises(TaskNotFoundError):
+        any_store.move_model("m1", "no-such-task")
+    assert [m.task_id for m in any_store.get_models(task.id)] == [task.id]  # nothing moved
+
+
+def test_a_batch_that_fails_after_a_move_moves_nothing(sql_store: SqlTaskStore) -> None:
+    # (in an HTTP batch, an operation returning a value commits what came before it: see store.http)
+    a, b = _make(sql_store, "a"), _make(sql_store, "b")
+    sql_store.add_model(ModelRecord(a.id, "m1", "net", "/m/net.pt"))
+    with pytest.raises(TaskNotFoundError), sql_store.batch():
+        sql_store.move_model("m1", b.id)
+        sql_store.update_task("no-such-task", name="x")
+    assert [m.id for m in sql_store.get_models(a.id)] == ["m1"]

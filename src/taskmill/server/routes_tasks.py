@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from taskmill.server.confine import Confinement
+from taskmill.server.model_base import Model
 from taskmill.server.operations import OperationRouter
 from taskmill.server.schemas import (
     ArtifactModel,
@@ -41,6 +42,13 @@ from taskmill.store.base import TaskStore
 from taskmill.store.lease import serving
 
 Json = Any
+
+
+class ModelMoveBody(Model):
+    """Where a model record goes: the task that takes it over, and its new name (None: kept)."""
+
+    task_id: str
+    name: str | None = None
 
 
 def add_task_routes(ops: OperationRouter, store: TaskStore, confinement: Confinement) -> None:
@@ -161,6 +169,12 @@ def add_task_routes(ops: OperationRouter, store: TaskStore, confinement: Confine
         artifacts when the server may not read ``uri``."""
         confinement.check(body.uri)
         store.add_model(wire.model_from_wire({**body.model_dump(), "task_id": task_id}))
+
+    @ops.add("POST", "/models/{model_id}/move", "move_model", response_model=ModelRecordModel)
+    def move_model(model_id: str, body: ModelMoveBody) -> Json:
+        """Re-attach a model record to another task (same id, URL, mode, framework; renamed when
+        ``name`` is given); it becomes that task's newest model. 404 for an unknown model or task."""
+        return wire.to_wire(store.move_model(model_id, body.task_id, name=body.name))
 
     @ops.add("GET", "/tasks/{task_id}/scalars", "get_scalars", response_model=list[ScalarModel])
     def get_scalars(task_id: str) -> Json:

@@ -219,6 +219,14 @@ class TaskStore(ABC):
     def get_models(self, task_id: str) -> list[ModelRecord]:
         """Models of the task in the order they were added."""
 
+    def move_model(self, model_id: str, task_id: str, *, name: str | None = None) -> ModelRecord:
+        """Re-attach model record ``model_id`` to task ``task_id`` (ClearML's reuse of a model by
+        another task): same id, URL, mode and framework; ``name`` replaces its name when given.
+        Moved to another task it becomes that task's newest model; on its own task only the name
+        changes. Atomic; idempotent. Returns the moved record. Raises NotFoundError for an
+        unknown model, TaskNotFoundError for an unknown task."""
+        raise NotImplementedError(f"{type(self).__name__} cannot move model records")
+
     @abstractmethod
     def add_scalars(self, task_id: str, points: Sequence[ScalarPoint]) -> None:
         """Append reported scalars."""

@@ -293,6 +293,12 @@ class HttpTaskStore(TaskStore):
         found = self._call("get_models", "GET", f"/tasks/{_q(task_id)}/models", ids={"task_id": task_id})
         return [wire.model_from_wire(m) for m in found]
 
+    def move_model(self, model_id: str, task_id: str, *, name: str | None = None) -> ModelRecord:
+        path = f"/models/{_q(model_id)}/move"
+        body = {"task_id": task_id, "name": name}
+        found = self._call("move_model", "POST", path, ids={"model_id": model_id}, body=body, idempotent=True)
+        return wire.model_from_wire(found)
+
     def add_scalars(self, task_id: str, points: Sequence[ScalarPoint]) -> None:
         body = {"points": [wire.to_wire(p) for p in points]}
         path = f"/tasks/{_q(task_id)}/scalars"

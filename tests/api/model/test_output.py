@@ -138,8 +138,51 @@ def test_base_model_of_the_same_task_is_continued(tmp_path: Path) -> None:
         "PyTorch",
         "resumed",
     )
-    elsewhere = OutputModel(task=Task.create(project_name="p", task_name="t2"), base_model_id=first.id)
-    assert elsewhere.id != first.id and (elsewhere.name, elsewhere.tags) == ("net", ["v1"])
+
+
+def test_base_model_of_another_task_is_taken_over(tmp_path: Path) -> None:
+    # ClearML: the model itself is reused (same id) and becomes the new task's output model; the
+    # task that trained it still lists it
+    train = Task.create(project_name="p", task_name="train")
+    first = OutputModel(task=train, name="net", framework="PyTorch", tags=["v1"], comment="trained")
+    url = first.update_weights(weight_file(tmp_path))
+    first.set_metadata("accuracy", 0.9)
+    select = Task.create(project_name="q", task_name="select")
+    taken = OutputModel(task=select, base_model_id=first.id, comment="chosen")
+    assert taken.id == first.id and taken.url == url and taken.task == select.id
+    assert (taken.name, taken.tags, taken.framework) == ("net", ["v1"], "PyTorch")
+    assert taken.comment == "trained\nchosen" and taken.get_metadata("accuracy") == "0.9"
+    taken.connect(select, name="best")  # the name the task knows it by (monitor_models uses it)
+    assert [(m.id, m.name, m.uri) for m in select.models["output"]] == [(first.id, "best", url)]
+    assert select.output_models_id == {"best": first.id}
+    assert [m.id for m in train.models["output"]] == [first.id]
+    assert [m.id for m in train.get_models()["output"]] == [first.id]
+    PROCESS.reset()  # read back as another process would
+    found = Model(first.id)
+    assert (found.task, found.project, found.name) == (select.id, "q", "net")
+    assert Path(found.get_local_copy() or "").read_bytes() == weight_file(tmp_path).read_bytes()
+    assert [m.id for m in Model.query_models(model_name="net")] == [first.id]
+
+
+def test_new_weights_of_a_taken_over_model_replace_the_bytes_at_its_url(tmp_path: Path) -> None:
+    train = Task.create(project_name="p", task_name="train")
+    first = OutputModel(task=train, name="net")
+    url = first.update_weights(weight_file(tmp_path))
+    resumed = OutputModel(task=Task.create(project_name="p", task_name="resume"), base_model_id=first.id)
+    newer = tmp_path / "newer.bin"
+    newer.write_bytes(b"fine-tuned")
+    assert resumed.update_weights(str(newer)) == url
+    assert Path(InputModel(model_id=first.id).get_local_copy() or "").read_bytes() == b"fine-tuned"
+
+
+def test_a_model_without_weights_is_taken_over_too(tmp_path: Path) -> None:
+    train = Task.create(project_name="p", task_name="train")
+    draft = OutputModel(task=train, name="draft", config_dict={"k": 1})
+    other = Task.create(project_name="p", task_name="other")
+    taken = OutputModel(task=other, base_model_id=draft.id)
+    assert taken.id == draft.id and taken.config_dict == {"k": 1} and taken.task == other.id
+    taken.update_weights(weight_file(tmp_path))
+    assert [m.id for m in other.models["output"]] == [draft.id] and train.models["output"] == []
 
 
 def test_clearml_style_scripts_train_then_load(run_script: RunScript) -> None:

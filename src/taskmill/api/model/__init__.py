@@ -15,6 +15,11 @@ Where things are stored (no tables of their own, no schema change):
   the key ``_model/<model id>``, rewritten on every change, so other processes see it at once. It
   is written when the ``OutputModel`` is created, before any weights. Runtime keys starting with
   ``_`` are system properties: ``Task.clone`` does not copy them.
+* ``OutputModel(task=B, base_model_id=X)`` with X a model of task A takes X over, as ClearML
+  does: X's record moves to B (same id, the store's ``move_model``; B's newest output model), its
+  JSON object moves to B with ``artifact_task`` naming A (its weights stay A's artifact, and
+  later uploads replace the bytes there), and A keeps a record of its own at the same URL with
+  ``_model/<that id>`` = ``{"source": X}``, so A's ``Task.models`` still lists X (by X's id).
 * ``InputModel.connect(task)`` adds a ModelRecord with mode ``input`` to ``task`` (the same URL, an
   id of its own) and ``_model/<that id>`` = ``{"source": <model id>}``, so that id leads back to
   the model.
@@ -29,9 +34,11 @@ Differences from ClearML, on purpose:
   (``async_enable`` is ignored; ``wait_for_uploads`` has nothing to wait for).
 * Local weight files are never deleted (``auto_delete_file`` is ignored), and the comment is not
   rewritten with the file name (``update_comment`` is ignored).
-* A model's URL is fixed once its weights are set (model records are never edited): later uploads
+* A model's URL is fixed once its weights are set (a record's URL is never edited): later uploads
   replace the bytes at that URL (same artifact, file name and destination, whatever file they come
   from); switching between a file, a package and a registered URL needs a new ``OutputModel``.
+* A model taken over with ``base_model_id`` keeps its name unless ``name`` is given (ClearML
+  renames it after the new task); ``connect(task, name=...)`` sets the name the task lists it by.
 * ``config_dict`` is stored as JSON text, and read back from JSON only (ClearML also reads HOCON).
 * Models are never archived: ``include_archived`` is accepted and has no effect.
 

@@ -26,7 +26,8 @@ from taskmill.store.base import TaskFilter, TaskStore
 def _output_models(store: TaskStore, project: str | None) -> Iterator[tuple[TaskRecord, ModelRecord]]:
     for task in store.find_tasks(TaskFilter(project=project) if project else None):
         for record in store.get_models(task.id):
-            if record.mode == "output":
+            # a record kept by a task whose model another task took over: that model is found there
+            if record.mode == "output" and not meta_of(task, record.id).get("source"):
                 yield task, record
 
 
@@ -43,7 +44,7 @@ def _matches(
     have = set(meta.get("tags") or ())
     values = {k: v.get("value") for k, v in (meta.get("metadata") or {}).items()}
     return (
-        (name is None or record.name == name)
+        (name is None or (meta.get("name") or record.name) == name)
         and all(t[1:] not in have if t.startswith("-") else t in have for t in tags)
         and (not only_published or bool(meta.get("published")))
         and (include_archived or ARCHIVED not in (meta.get("system_tags") or ()))

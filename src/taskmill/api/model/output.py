@@ -12,11 +12,13 @@ import json
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from taskmill.api.model.lookup import Model
 from taskmill.api.model.reports import ModelReports
+from taskmill.api.model.stored import META_KEY
 from taskmill.api.params import to_json_value
 from taskmill.api.session import PROCESS, TaskLike
 from taskmill.core.model import ModelRecord, new_id
@@ -49,9 +51,10 @@ class OutputModel(ModelReports):
         """A new model of ``task`` (default: ``Task.current_task()``), stored at once (without
         weights). ``name`` defaults to the task's name.
 
-        ``base_model_id``: start from that model's name, design, labels, tags and framework
-        (arguments given here win); when it is a model of this same task, this object continues it
-        (same id: new weights replace its weights).
+        ``base_model_id``: reuse that model, as ClearML does (same id; arguments given here replace
+        its name, design, labels, tags, framework; ``comment`` is appended). A model of another
+        task is taken over by this one (:meth:`_take_over`): it becomes this task's newest output
+        model, and the other task keeps listing it. New weights replace the bytes at its URL.
         """
         owner = task if task is not None else PROCESS.current_task()
         if owner is None:
@@ -62,13 +65,6 @@ class OutputModel(ModelReports):
         super().__init__(owner._session, owner.id, new_id())
         self._upload_uri: str | None = None
         meta: dict[str, Any] = {"name": owner.name}
-        if base_model_id:
-            base = Model(base_model_id)
-            meta = {"name": base.name, "framework": base.framework, "tags": base.tags}
-            meta.update(config_text=base.config_text, labels=base.labels)
-            if base.task == owner.id:
-                self._id = base.id
-                meta.update(base._meta())
         given = {
             "name": name,
             "framework": framework,
@@ -77,8 +73,26 @@ class OutputModel(ModelReports):
             "labels": label_enumeration,
             "config_text": _design(config_text, config_dict),
         }
-        meta.update({k: v for k, v in given.items() if v is not None})
-        self._update(**meta)
+        with self._session.store.batch():  # a take-over and the model's new JSON object: all or nothing
+            if base_model_id:
+                base = Model(base_model_id)  # an input model's id leads to its source
+                meta = {
+                    "name": base.name,
+                    "framework": base.framework,
+                    "tags": base.tags,
+                    "config_text": base.config_text,
+                    "labels": base.labels,
+                    **base._meta(),
+                }
+                self._id = base.id
+                if base.task != owner.id:
+                    meta.setdefault("artifact_task", base.task)
+                    self._take_over(base)
+                earlier = str(meta.get("comment") or "")  # read before the take-over moves it
+                if comment and earlier and comment not in earlier:
+                    given["comment"] = f"{earlier}\n{comment}"
+            meta.update({k: v for k, v in given.items() if v is not None})
+            self._update(**meta)
 
     # -- design, labels, metadata -------------------------------------------------------------
 
@@ -96,12 +110,18 @@ class OutputModel(ModelReports):
         self._update(labels={str(k): int(v) for k, v in labels.items()})
 
     def connect(self, task: TaskLike, name: str | None = None) -> None:
-        """An output model is connected to its task from the start; another task is a ValueError."""
+        """An output model is connected to its task from the start; another task is a ValueError.
+
+        ``name``: what the task calls the model (its model record's name, which
+        ``monitor_models`` and ``Task.models`` show); the model's own name is unchanged."""
         if task.id != self._task_id:
             raise ValueError(
                 f"{self._what()} belongs to task {self._task_id}; "
                 f"create OutputModel(task=...) for task {task.id}"
             )
+        record = self._record()
+        if name and record is not None and record.name != name:
+            self._session.store.move_model(self._id, self._task_id, name=name)
 
     # -- weights ------------------------------------------------------------------------------
 
@@ -221,6 +241,21 @@ class OutputModel(ModelReports):
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _take_over(self, base: Model) -> None:
+        """Make ``base`` (a model of another task) a model of this one, in one store batch: its
+        record moves here (same id); the other task keeps a record of its own at the same URL
+        whose JSON object points back here (``{"source": id}``, as an input model's does), so
+        ``Task.models`` there still lists this id; the JSON object is written here by the caller."""
+        store = self._session.store
+        record = base._record()
+        left: dict[str, Any] = {META_KEY + base.id: None}
+        if record is not None:
+            store.move_model(base.id, self._task_id)
+            stay = replace(record, id=new_id())
+            store.add_model(stay)
+            left[META_KEY + stay.id] = {"source": base.id}
+        store.update_task(base.task, runtime=left)
+
     def _check_editable(self) -> None:
         if self.published:
             raise ValueError(f"{self._what()} is published and cannot be changed; create a new OutputModel")
@@ -244,17 +279,20 @@ class OutputModel(ModelReports):
             if upload_uri not in (None, meta.get("destination")):
                 raise self._url_fixed(f"uploading to {upload_uri}")
             artifact, filename, destination = meta["artifact"], meta["filename"], meta["destination"]
+            # a taken-over model's artifact stays on the task that uploaded it
+            holder = str(meta.get("artifact_task") or self._task_id)
         else:
             taken = {a.name for a in self._session.store.get_artifacts(self._task_id)}
             artifact = f"model:{meta.get('name')}"
             artifact = f"{artifact}:{self._id}" if artifact in taken else artifact
             own = self._session.store.get_task(self._task_id).output_uri
             destination = upload_uri or self._upload_uri or PROCESS.model_upload_uri or own
+            holder = self._task_id
         with tempfile.TemporaryDirectory(prefix="taskmill-model-") as tmp:
             staged = Path(tmp, filename)  # the stored file is named after this link
             staged.symlink_to(source.resolve(), target_is_directory=package)
             record = self._session.artifacts.upload(
-                self._task_id,
+                holder,
                 artifact,
                 staged,
                 output_uri=destination or None,
@@ -262,6 +300,7 @@ class OutputModel(ModelReports):
             )
         self._session.store.put_artifact(record)
         changes = {"artifact": artifact, "filename": filename, "destination": destination}
+        changes["artifact_task"] = holder
         return self._set_weights(record.uri, package=package, iteration=iteration, **changes)
 
     def _set_weights(self, uri: str, **changes: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,20 @@ def meta_of(task: TaskRecord, model_id: str) -> dict[str, Any]:
     """The JSON object of model ``model_id`` stored on ``task`` ({} when it has none)."""
     value = task.runtime.get(META_KEY + model_id)
     return dict(value) if isinstance(value, dict) else {}
+
+
+def task_models(store: TaskStore, task_id: str) -> list[ModelRecord]:
+    """The model records of ``task_id`` as ClearML lists a task's models: an output model another
+    task took over (``OutputModel(base_model_id=...)``) is still listed, with that model's id."""
+    records = store.get_models(task_id)
+    if not any(m.mode == "output" for m in records):
+        return records
+    task = store.get_task(task_id)
+    out = []
+    for m in records:
+        source = meta_of(task, m.id).get("source") if m.mode == "output" else None
+        out.append(replace(m, id=str(source)) if source else m)
+    return out
 
 
 def locate(store: TaskStore, model_id: str) -> tuple[str, str]:
@@ -195,7 +210,8 @@ class StoredModel:
             raise ValueError(f"{self._what()} has no weights yet; set them with OutputModel.update_weights()")
         artifacts = self._session.artifacts
         # Uploaded weights are an artifact: its record carries the hash (verified, cache-safe).
-        for artifact in self._session.store.get_artifacts(self._task_id):
+        holder = str(self._meta().get("artifact_task") or self._task_id)  # a taken-over model's
+        for artifact in self._session.store.get_artifacts(holder):
             if artifact.uri == url:
                 return artifacts.local_copy(artifact, extract_archive=extract, force_download=force)
         return artifacts.get_local_copy(url, extract_archive=extract, force_download=force)

@@ -107,9 +107,12 @@ class TaskOutputs(TaskHandle):
 
     @property
     def models(self) -> dict[str, list[ModelRecord]]:
-        """``{"input": [...], "output": [...]}`` model records."""
+        """``{"input": [...], "output": [...]}`` model records (an output model another task took
+        over is still listed here, with its id, as in ClearML)."""
+        from taskmill.api.model.stored import task_models  # loaded on first use, as in taskmill/__init__
+
         out: dict[str, list[ModelRecord]] = {"input": [], "output": []}
-        for m in self._store().get_models(self.id):
+        for m in task_models(self._store(), self.id):
             out.setdefault(m.mode, []).append(m)
         return out
 

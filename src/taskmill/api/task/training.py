@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from taskmill.api.model.lookup import InputModel, Model
+from taskmill.api.model.stored import task_models
 from taskmill.api.session import PROCESS
 from taskmill.api.task.handle import TaskHandle
 from taskmill.types import JSONValue
@@ -143,7 +144,7 @@ class TaskTraining(TaskHandle):
     @property
     def output_models_id(self) -> dict[str, str]:
         """``{name: model id}`` of the output models (the newest wins a shared name)."""
-        return {m.name: m.id for m in self._store().get_models(self.id) if m.mode == "output"}
+        return {m.name: m.id for m in task_models(self._store(), self.id) if m.mode == "output"}
 
     def set_input_model(
         self,

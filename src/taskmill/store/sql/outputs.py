@@ -1,6 +1,7 @@
 """What a task produces, in the SQL store: artifacts, models, scalars, plots, log lines, pipeline nodes.
 
-Artifacts upsert by name and keep their first position; models, scalars and plots are appended.
+Artifacts upsert by name and keep their first position; models, scalars and plots are appended
+(a model record can be moved to another task: :meth:`OutputsMixin.move_model`).
 Scalars, plots and parameters keep NaN and ±Infinity as reported (a NaN scalar is stored NULL).
 Log lines get consecutive sequence numbers per task: appenders of one task are serialised by
 locking the task row, so two processes logging at once never share a number. Each write is one
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from taskmill.core.model import ArtifactRecord, LogLine, ModelRecord, PlotRecord, ScalarPoint, new_id
+from taskmill.errors import NotFoundError
 from taskmill.store.base import check_log_window
 from taskmill.store.sql.connection import SqlStoreBase, dumps
 from taskmill.types import JSONValue
@@ -102,6 +104,31 @@ class OutputsMixin(SqlStoreBase):
             (task_id,),
         )
         return [ModelRecord(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6])) for r in rows]
+
+    def move_model(self, model_id: str, task_id: str, *, name: str | None = None) -> ModelRecord:
+        with self._db.transaction():
+            rows = self._db.execute(
+                f"SELECT task_id, name, timestamp FROM models WHERE id = ?{self._db.for_update}", (model_id,)
+            )
+            if not rows:
+                raise NotFoundError(
+                    f"no model record with id '{model_id}' in the store; a task's models are listed "
+                    "by `taskmill tasks show <task id>`"
+                )
+            old_task, old_name, stamp = rows[0]
+            self._touch(task_id)
+            if old_task != task_id:
+                self._touch(old_task)
+                stamp = time.time()  # the newest model of its new task, as ClearML appends it
+            self._db.execute(
+                "UPDATE models SET task_id = ?, name = ?, timestamp = ? WHERE id = ?",
+                (task_id, old_name if name is None else name, stamp, model_id),
+            )
+            r = self._db.execute(
+                "SELECT task_id, id, name, uri, mode, framework, timestamp FROM models WHERE id = ?",
+                (model_id,),
+            )[0]
+        return ModelRecord(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]))
 
     def referenced_uris(self) -> set[str]:
         """Every location an artifact or model record points at (what ``store gc`` must keep).
