@@ -205,3 +205,56 @@ def test_this_process_records_its_lease_on_the_local_tasks_it_starts(tmp_path: P
         assert LEASE_KEY not in store.get_task(agent.id).runtime  # an agent's task: its reaper judges it
     finally:
         store.close()
+
+
+def _wait_status(store: TaskStore, task_id: str, timeout: float = 20.0) -> TaskRecord:
+    deadline = time.monotonic() + timeout
+    while (task := store.get_task(task_id)).status == TaskStatus.in_progress:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    return task
+
+
+@pytest.mark.parametrize("what", ["script", "pipeline"])
+def test_a_killed_local_run_on_a_server_store_is_ended_by_the_next_client(
+    home: tuple[Path, dict[str, str]], what: str
+) -> None:
+    """Over HTTP too: a ``Task.init`` script or a local pipeline (debug mode) run against a
+    ``taskmill server`` records its lease; SIGKILLed, its tasks are ended by the next client
+    on this host that opens the store (in the background: opening never waits for the server)."""
+    from tests.store.procs import server_process
+
+    tmp, env = home
+    server_home = tmp / "server"
+    server_home.mkdir()
+    with server_process(f"sqlite:///{server_home}/store.db", server_home) as server:
+        env["TASKMILL_STORE"] = server.url
+        env["TASKMILL_PIPELINE_MODE"] = "debug"
+        proc = _start(tmp, env, SCRIPT if what == "script" else PIPELINE)
+        watcher = open_store(server.url)
+        try:
+            deadline = time.monotonic() + 60
+            running: list[TaskRecord] = []
+            while len(running) < (1 if what == "script" else 2) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                running = watcher.find_tasks(TaskFilter(status=(TaskStatus.in_progress,)))
+            assert running, "the run never started"
+            for task in running:
+                lease = ProcessId.from_json(task.runtime.get(LEASE_KEY))
+                assert lease is not None and lease.pid == proc.pid, task.runtime
+            assert all(watcher.get_task(t.id).status == TaskStatus.in_progress for t in running)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            watcher.close()
+        store = open_store(server.url)
+        try:
+            ended = {t.id: _wait_status(store, t.id) for t in running}
+            roots = [t for t in ended.values() if t.parent is None]
+            assert len(roots) == 1 and roots[0].status == TaskStatus.failed
+            assert f"its process died without ending it: pid {proc.pid} on host" in roots[0].status_message
+            for step in (t for t in ended.values() if t.parent is not None):
+                assert step.status == TaskStatus.stopped and step.status_message.startswith("interrupted: ")
+        finally:
+            store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from taskmill.errors import TaskmillError
 from taskmill.store.base import TaskStore
@@ -24,16 +25,19 @@ def open_store(
     its store: ignored there). Raises ValueError for an unsupported URL, StoreError subclasses
     (one line naming the location and the fix) for unusable stores.
 
-    A SQL store records which local process runs each local task (a lease), and opening one
-    fails the *Running* tasks whose process on this host died (:mod:`taskmill.store.lease`):
-    one query for the running tasks, so a kill -9 never leaves a task *Running* forever.
+    Both record which local process runs each local task (a lease), and opening one fails the
+    *Running* tasks whose process on this host died (:mod:`taskmill.store.lease`): one query
+    for the running tasks, so a kill -9 never leaves a task *Running* forever. A SQL store
+    checks before returning; an HTTP store checks in a background thread (the server may be
+    down), and not in a task an agent runs (the agents' reapers judge those).
     """
     if url.startswith(("http://", "https://")):
-        from taskmill.store.http import HttpTaskStore
+        from taskmill.store.lease import LeasedHttpTaskStore, reap_in_background
 
-        if retry_for is None:
-            return HttpTaskStore(url, api_key)
-        return HttpTaskStore(url, api_key, retry_for=retry_for)
+        http = LeasedHttpTaskStore(url, api_key, retry_for=retry_for)
+        if not os.environ.get("TASKMILL_TASK_ID"):  # under an agent, the agents' reapers judge
+            reap_in_background(http)
+        return http
     from taskmill.store.lease import LeasedSqlTaskStore, reap_dead_leases
 
     store = LeasedSqlTaskStore(url, create=create)

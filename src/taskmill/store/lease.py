@@ -23,15 +23,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 
 from taskmill.core.model import LogLine, TaskRecord
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, InvalidTransitionError, NotFoundError
 from taskmill.store.base import TaskFilter, TaskStore
+from taskmill.store.http import HttpTaskStore
 from taskmill.store.sql.store import SqlTaskStore
 from taskmill.types import JSONValue
 
@@ -142,17 +145,21 @@ def lease_of(task: TaskRecord) -> ProcessId | None:
     return ProcessId.from_json(task.runtime.get(LEASE_KEY))
 
 
-class LeasedSqlTaskStore(SqlTaskStore):
-    """The SQL store, recording the lease of the local tasks this process starts running.
+class LeaseRecording(TaskStore):
+    """Mixin for a store class: record the lease of the local tasks this process starts running.
 
-    Semantics are :class:`SqlTaskStore`'s; a status change to ``in_progress`` of a local task
-    also writes the lease, in the same transaction.
+    Put it before the store class (``class LeasedSqlTaskStore(LeaseRecording, SqlTaskStore)``).
+    Semantics are the store's; a status change to ``in_progress`` of a local task also writes
+    the lease (in the same transaction where the store has them), and so does
+    :meth:`create_task` of a running local task.
     """
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
-        super().__init__(url, create=create)
-        self.records_leases = True  #: False in a server (:func:`serving`)
-        self._holder: tuple[int, JSONValue] | None = None  #: (pid, its lease), read once per process
+    records_leases: bool = True  #: False in a server (:func:`serving`)
+    _holder: tuple[int, JSONValue] | None = None  #: (pid, its lease), read once per process
+
+    def _next(self) -> TaskStore:
+        """The store class this mixin is put before (the next one in the method order)."""
+        return cast(TaskStore, super())
 
     def _lease(self) -> JSONValue:
         """This process's lease, read from ``/proc`` once per process (every in-process step
@@ -165,7 +172,7 @@ class LeasedSqlTaskStore(SqlTaskStore):
     def create_task(self, task: TaskRecord) -> TaskRecord:
         if self.records_leases and task.status == TaskStatus.in_progress and is_local_worker(task.worker):
             task = replace(task, runtime={**task.runtime, LEASE_KEY: self._lease()})
-        return super().create_task(task)
+        return self._next().create_task(task)
 
     def set_status(
         self,
@@ -179,11 +186,11 @@ class LeasedSqlTaskStore(SqlTaskStore):
         worker: str | None = None,
     ) -> TaskRecord:
         if not self.records_leases or TaskStatus.parse(status) != TaskStatus.in_progress:
-            return super().set_status(
+            return self._next().set_status(
                 task_id, status, message=message, reason=reason, force=force, expected=expected, worker=worker
             )
         with self.batch():
-            record = super().set_status(
+            record = self._next().set_status(
                 task_id, status, message=message, reason=reason, force=force, expected=expected, worker=worker
             )
             if is_local_worker(record.worker):
@@ -193,9 +200,19 @@ class LeasedSqlTaskStore(SqlTaskStore):
         return record
 
 
+class LeasedSqlTaskStore(LeaseRecording, SqlTaskStore):
+    """The SQL store, recording the lease of the local tasks this process starts running."""
+
+
+class LeasedHttpTaskStore(LeaseRecording, HttpTaskStore):
+    """The HTTP store, recording the lease of the local tasks this process starts running
+    (a ``Task.init`` script or a local pipeline run against a server): a client of this host
+    that opens the store later ends them if this process died (:func:`reap_in_background`)."""
+
+
 def serving(store: TaskStore) -> None:
     """Stop ``store`` recording leases: it serves other processes' writes (a ``taskmill server``)."""
-    if isinstance(store, LeasedSqlTaskStore):
+    if isinstance(store, LeaseRecording):
         store.records_leases = False
 
 
@@ -252,3 +269,22 @@ def reap_dead_leases(store: TaskStore) -> list[str]:
         ended.append(task.id)
         logger.warning("task %s (%s) %s: %s", task.id, task.name, status.value, message)
     return ended
+
+
+def reap_in_background(store: TaskStore) -> threading.Thread:
+    """Run :func:`reap_dead_leases` on ``store`` in a daemon thread and return it (started).
+
+    For HTTP stores: opening one must not wait for the server (it may be down; clients ride
+    out outages), so the check runs beside the caller's first requests. A failure is logged
+    at debug level: the next open checks again.
+    """
+
+    def reap() -> None:
+        try:
+            reap_dead_leases(store)
+        except Exception as exc:  # a best-effort check must never break the caller
+            logger.debug("could not check for tasks of dead processes: %s", exc)
+
+    thread = threading.Thread(target=reap, name="taskmill-lease-reap", daemon=True)
+    thread.start()
+    return thread
