@@ -40,3 +40,10 @@ def parent_command() -> str:
     """The command line of the process that started this step's process."""
     with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
         return f.read().replace(b"\0", b" ").decode()
+
+
+def window(seconds: float) -> list[float]:
+    """When this step ran: ``[start, end]`` (wall clock), after sleeping ``seconds``."""
+    start = time.time()
+    time.sleep(seconds)
+    return [start, time.time()]

@@ -261,6 +261,7 @@ class Spawner:
         self._lock = threading.Lock()  # guards _forked
         self._restart_lock = threading.Lock()  # one replacement of a dead warm worker at a time
         self._forked: dict[str, _ForkedChild] = {}
+        self._assigned: dict[str, dict[str, str]] = {}  #: task id -> variables given to it alone
         self._server = self._new_server()
 
     def _new_server(self) -> ForkServer:
@@ -298,8 +299,25 @@ class Spawner:
         if self._ledger is not None and pid:
             self._ledger.remove(pid)
 
+    def assign(self, task_id: str, env: Mapping[str, str]) -> None:
+        """Give the process of ``task_id`` these variables on top of every other (e.g. the GPUs
+        it was given: ``CUDA_VISIBLE_DEVICES``), until :meth:`release`. Call before it spawns."""
+        with self._lock:
+            self._assigned[task_id] = dict(env)
+
+    def release(self, task_id: str) -> None:
+        """Forget what :meth:`assign` gave ``task_id`` (idempotent)."""
+        with self._lock:
+            self._assigned.pop(task_id, None)
+
+    def _with_assigned(self, task_id: str | None, env: Mapping[str, str]) -> dict[str, str]:
+        with self._lock:
+            extra = self._assigned.get(task_id or "", {})
+        return {**env, **extra}
+
     def spawn_warm(self, key: str, target: str, args: Sequence[str], env: Mapping[str, str]) -> Child:
-        """Fork ``target(*args)`` (``"module:function"``) with ``env`` added. Non-blocking.
+        """Fork ``target(*args)`` (``"module:function"``) with ``env`` added (and what
+        :meth:`assign` gave the task ``key`` names). Non-blocking.
 
         ``key`` names the child (unique among running ones). Raises ExecutionError when no warm
         worker can run it (even after replacing a dead one).
@@ -310,7 +328,7 @@ class Spawner:
             with self._lock:
                 self._forked[key] = child  # before submit: the exit report may come before its reply
             try:
-                child.pid = server.submit(key, target, args=list(args), env=dict(env))
+                child.pid = server.submit(key, target, args=list(args), env=self._with_assigned(key, env))
             except ExecutionError:
                 with self._lock:
                     self._forked.pop(key, None)
@@ -345,11 +363,13 @@ class Spawner:
             self._server = server
 
     def spawn_cold(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> Child:
-        """Start ``argv`` as a new process (its own session and group) with ``env`` added. Non-blocking.
+        """Start ``argv`` as a new process (its own session and group) with ``env`` added (and
+        what :meth:`assign` gave the task its ``TASKMILL_TASK_ID`` names). Non-blocking.
 
         Raises OSError when it cannot be started.
         """
-        child = _ColdChild(argv, {**self._env, **env}, cwd or self._cwd, on_reaped=self._forget)
+        full = self._with_assigned(env.get("TASKMILL_TASK_ID"), {**self._env, **env})
+        child = _ColdChild(argv, full, cwd or self._cwd, on_reaped=self._forget)
         self._record(child.pid)
         return child
 

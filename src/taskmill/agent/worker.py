@@ -10,6 +10,16 @@ feed from signal handlers, so :meth:`Agent.request_stop` works from one.
 
 Stopping (SIGTERM/SIGINT through :meth:`Agent.request_stop`): no new claims; running tasks are
 marked ``stopped`` ("agent X was stopped ...") and killed; the agent unregisters and returns.
+
+GPUs: with ``--gpus`` (``CUDA_VISIBLE_DEVICES`` in :attr:`AgentOptions.child_env`), a task whose
+``runtime["resources"]`` asks for ``gpu: N`` gets N of those devices to itself
+(:class:`~taskmill.agent.gpus.GpuPool`); when fewer are free it waits, claimed and holding a
+slot, until a task ends and gives its devices back (first come, first served). A task asking
+for more GPUs than the agent has fails at once with the reason. A task asking for none sees all
+of the agent's devices; without ``--gpus`` the agent hands out nothing.
+
+Containers: with :attr:`AgentOptions.containers` (``--docker``) each task runs in a container of
+its image instead of a process here (:mod:`taskmill.agent.containers`).
 """
 
 from __future__ import annotations
@@ -27,13 +37,17 @@ from pathlib import Path
 
 from taskmill import __version__
 from taskmill.agent.children import Spawner
+from taskmill.agent.containers import ContainerExecution, ContainerOptions
 from taskmill.agent.environment import EnvironmentBuilder, installed_distributions
 from taskmill.agent.execution import ExecutionContext, TaskExecution, child_environment
+from taskmill.agent.gpus import GpuPool
 from taskmill.agent.heartbeat import Heartbeat
 from taskmill.agent.reaper import fail_orphaned_tasks, reap_dead_workers
 from taskmill.agent.venvs import taskmill_requirement
 from taskmill.agent.watcher import EventWatcher
 from taskmill.core.model import TaskRecord
+from taskmill.core.resources import ResourceError, resources_of
+from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, NotFoundError, QueueNotFoundError, StoreError
 from taskmill.store.base import TaskStore
 from taskmill.types import JSONValue
@@ -44,6 +58,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_PRELOAD = ("taskmill.agent.run_task", "taskmill.artifacts.storage", "cloudpickle")
 #: Services mode runs up to this many tasks at once unless told otherwise.
 DEFAULT_SERVICES = 8
+
+
+#: how the agent runs one claimed task: a process here, or a container
+Execution = TaskExecution | ContainerExecution
 
 
 def _store_modules(url: str) -> list[str]:
@@ -77,6 +95,9 @@ class AgentOptions:
     recheck: float = 5.0  #: claim at least this often (seconds) even without events
     cwd: str | None = None  #: where tasks start; also on the warm worker's sys.path
     preload: tuple[str, ...] = DEFAULT_PRELOAD
+    #: run each task in a container of its image (``--docker``; see
+    #: :mod:`taskmill.agent.containers`); None: in a process on this machine
+    containers: ContainerOptions | None = None
 
     @property
     def slots(self) -> int:
@@ -111,7 +132,10 @@ class Agent:
         self._ctx = ExecutionContext(store, options.worker_id, self._spawner, builder)
         self._tokens: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
         self._lock = threading.Lock()  # guards _running
-        self._running: dict[str, TaskExecution] = {}
+        self._running: dict[str, Execution] = {}
+        self._waiting: list[tuple[TaskRecord, int]] = []  #: claimed tasks waiting for N GPUs
+        visible = options.child_env.get("CUDA_VISIBLE_DEVICES")
+        self._gpus = None if visible is None else GpuPool.from_visible(visible)
         self._claimed = 0
         self._stop_reason: str | None = None
         self._missing_queue_warned = False
@@ -164,7 +188,7 @@ class Agent:
                 return
             budget = opts.max_tasks is None or self._claimed < opts.max_tasks
             with self._lock:
-                busy = len(self._running)
+                busy = len(self._running) + len(self._waiting)
             if not budget and not busy:
                 logger.info("ran %d task(s) (--max-tasks): exiting", self._claimed)
                 return
@@ -199,33 +223,92 @@ class Agent:
             if kind == "stop" and self._stop_reason is None:
                 self._stop_reason = str(value)
                 logger.info("stopping (%s)", value)
-            elif kind == "done" and isinstance(value, TaskExecution):
+            elif kind == "done" and isinstance(value, TaskExecution | ContainerExecution):
                 self._finished(value)
             if block:
                 return
 
     def _launch(self, record: TaskRecord) -> None:
         self._claimed += 1
-        execution = TaskExecution(self._ctx, record, self._on_done)
+        try:
+            need = resources_of(record.runtime).gpu or 0
+        except ResourceError as exc:
+            self._refuse(record, f"its resources cannot be read: {exc}")
+            return
+        if need and self._gpus is not None:
+            if need > self._gpus.total:
+                have = self._gpus.total
+                self._refuse(record, f"it asks for {need} GPU(s); agent {self._opts.worker_id} has {have}")
+                return
+            devices = self._gpus.take(record.id, need)
+            if devices is None:
+                logger.info("task %s waits for %d GPU(s) (all of this agent's are busy)", record.id, need)
+                with self._lock:
+                    self._waiting.append((record, need))
+                return
+            self._execute(record, {"CUDA_VISIBLE_DEVICES": ",".join(devices)})
+            return
+        self._execute(record, {})
+
+    def _refuse(self, record: TaskRecord, why: str) -> None:
+        logger.warning("task %s cannot run here: %s", record.id, why)
+        self._store.set_status(record.id, TaskStatus.failed, message=f"not run: {why}", force=True)
+
+    def _start_waiting(self) -> None:
+        """Start waiting tasks, in order, while the first one's GPUs are free."""
+        while self._gpus is not None:
+            with self._lock:
+                if not self._waiting:
+                    return
+                record, need = self._waiting[0]
+                devices = self._gpus.take(record.id, need)
+                if devices is None:
+                    return
+                self._waiting.pop(0)
+            self._execute(record, {"CUDA_VISIBLE_DEVICES": ",".join(devices)})
+
+    def _execute(self, record: TaskRecord, assigned: Mapping[str, str]) -> None:
+        """Run ``record`` with ``assigned`` (its GPUs) in its environment."""
+        execution: Execution
+        opts = self._opts
+        if opts.containers is not None:
+            env = {**opts.child_env, **assigned}
+            execution = ContainerExecution(
+                self._store, opts.worker_id, self._spawner, opts.containers, env, record, self._on_done
+            )
+        else:
+            if assigned:
+                self._spawner.assign(record.id, assigned)
+            execution = TaskExecution(self._ctx, record, self._on_done)
         with self._lock:
             self._running[record.id] = execution
         logger.info("running task %s (%s) from queue '%s'", record.id, record.name, record.queue)
         execution.start()
         self._heartbeat.poke()
 
-    def _on_done(self, execution: TaskExecution) -> None:
+    def _on_done(self, execution: Execution) -> None:
         self._tokens.put(("done", execution))
 
-    def _finished(self, execution: TaskExecution) -> None:
+    def _finished(self, execution: Execution) -> None:
         with self._lock:
             self._running.pop(execution.task_id, None)
         execution.join()
         logger.info("task %s ended %s", execution.task_id, execution.outcome)
+        self._spawner.release(execution.task_id)
+        if self._gpus is not None:
+            self._gpus.give_back(execution.task_id)
+            if self._stop_reason is None:
+                self._start_waiting()
 
     def _on_stopped(self, task_id: str) -> None:
         """Watcher callback: a task was set ``stopped``; kill it if it is ours (off the watcher thread)."""
         with self._lock:
             execution = self._running.get(task_id)
+            waited = [w for w in self._waiting if w[0].id == task_id]
+            self._waiting = [w for w in self._waiting if w[0].id != task_id]
+        if waited:
+            logger.info("task %s was aborted while it waited for GPUs", task_id)
+            self._tokens.put(("wake", None))  # its slot is free
         if execution is not None:
             logger.info("task %s was aborted: stopping its process", task_id)
             threading.Thread(
@@ -286,8 +369,12 @@ class Agent:
     def _shutdown(self) -> None:
         with self._lock:
             running = list(self._running.values())
+            waiting, self._waiting = self._waiting, []
+        cause = self._stop_reason or "error"
+        for record, _ in waiting:
+            message = f"agent {self._opts.worker_id} was stopped ({cause}) while this task waited for GPUs"
+            self._store.set_status(record.id, TaskStatus.stopped, message=message, force=True)
         if running:
-            cause = self._stop_reason or "error"
             why = f"agent {self._opts.worker_id} was stopped ({cause}) while running this task"
             for execution in running:
                 logger.info("aborting task %s: the agent is stopping", execution.task_id)

@@ -136,6 +136,13 @@ class StepSpec:
     packages: tuple[str, ...] = ()
     project_name: str | None = None
     task_name: str | None = None
+    # where it runs (any kind of step)
+    #: what it asks of the machine, as recorded in its task's ``runtime["resources"]``
+    #: (:meth:`taskmill.core.resources.Resources.to_record`; empty: nothing asked)
+    resources: dict[str, float | int] = field(default_factory=dict)
+    #: its container, recorded in its task's ``runtime["docker"]``
+    #: (:func:`taskmill.core.resources.container_record`); None: none (a task step keeps its base's)
+    docker: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, JSONValue]:
         """JSON-able form (object-valued kwargs must already be replaced by references)."""

@@ -11,6 +11,13 @@ from :class:`~taskmill.engine.launcher_api.TrackedLauncher`: a step whose proces
 without recording an end is failed with what happened. Abort sets a Dask ``Event`` the worker
 watches (it kills the step's process group) and cancels a task that has not started.
 
+A step's ``resources`` (``{"cpu": 4, "memory": "16Gi", "gpu": 1}``, see
+:mod:`taskmill.core.resources`) become Dask resources ``CPU``, ``MEMORY`` (bytes) and ``GPU``
+on its task. Dask runs such a task only on a worker that declares the resource
+(``dask worker --resources "GPU=2"``), so only the names some worker of the cluster declares
+are passed; the others are left out, and said so once. The local cluster declares none: there a
+request is recorded and shown, and steps share the machine as the process launcher's do.
+
 Workers must reach the store and the artifacts: the embedded SQLite store is single-machine, so
 a remote cluster with it is refused when the run starts.
 """
@@ -26,6 +33,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from taskmill.core.resources import DASK_NAMES, dask_resources, parse_resources
 from taskmill.engine.launcher_api import (
     LauncherContext,
     LaunchRequest,
@@ -71,6 +79,8 @@ class DaskLauncher(TrackedLauncher):
         self._cluster: LocalClusterProcess | None = None
         self._futures: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._declared: set[str] = set()  #: resource names the cluster's workers declare
+        self._told: set[str] = set()  #: names already said to be left out
 
     def start(self) -> None:
         """Connect to the cluster, or start a local one. Blocking (seconds). Idempotent."""
@@ -97,6 +107,7 @@ class DaskLauncher(TrackedLauncher):
         if self._client is None:
             self.start()
         task_id = request.task_id
+        asked = self._asked(request)
         future = self._client.submit(
             run_on_worker,
             self._ctx.step_argv(request),
@@ -105,10 +116,29 @@ class DaskLauncher(TrackedLauncher):
             task_id,
             key=f"taskmill-step-{task_id}",
             pure=False,
+            resources=asked or None,
         )
         with self._lock:
             self._futures[task_id] = future
         future.add_done_callback(lambda f: self._finished(task_id, f))
+
+    def _asked(self, request: LaunchRequest) -> dict[str, float]:
+        """The step's Dask resources, limited to the names the cluster's workers declare."""
+        wanted = dask_resources(parse_resources(request.node.spec.resources))
+        if not wanted:
+            return {}
+        if not set(wanted) <= self._declared:  # workers may have joined since: ask again
+            for worker in self._client.scheduler_info()["workers"].values():
+                self._declared.update(worker.get("resources") or {})
+        left_out = sorted(set(wanted) - self._declared - self._told)
+        if left_out:
+            self._told.update(left_out)
+            names = {v: k for k, v in DASK_NAMES.items()}
+            self._ctx.console(
+                f"Dask launcher: no worker declares {', '.join(left_out)}; steps' "
+                f"{', '.join(names[n] for n in left_out)} requests are recorded, not passed to Dask"
+            )
+        return {name: amount for name, amount in wanted.items() if name in self._declared}
 
     def _finished(self, task_id: str, future: Any) -> None:
         with self._lock:

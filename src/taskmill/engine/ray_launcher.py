@@ -15,6 +15,11 @@ A step reserves one CPU on a cluster given by address. On the local cluster the 
 split so the run's ``max_parallel`` steps can run at once (a step's Ray task only waits for
 its process; the processes share the machine as the process launcher's do).
 
+A step's ``resources`` (``{"cpu": 4, "memory": "16Gi", "gpu": 1}``, see
+:mod:`taskmill.core.resources`) become its task's ``num_cpus``, ``memory`` and ``num_gpus``;
+on a local cluster this launcher started, a request larger than the cluster fails the step at
+once (Ray would keep an infeasible task waiting forever).
+
 Workers must reach the store and the artifacts: the embedded SQLite store is single-machine, so
 a remote cluster with it is refused when the run starts.
 """
@@ -26,6 +31,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from taskmill.core.resources import parse_resources, ray_options
 from taskmill.engine.launcher_api import (
     LauncherContext,
     LaunchRequest,
@@ -63,6 +69,8 @@ class RayLauncher(TrackedLauncher):
         self._ctx = ctx
         self._ray: Any = None
         self._remote: Any = None
+        self._function: Any = None
+        self._defaults: dict[str, Any] = {}
         self._owns_ray = False
         self._refs: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -84,7 +92,9 @@ class RayLauncher(TrackedLauncher):
             ray.init(**options)
             self._owns_ray = True
         cpus = 1.0 if address is not None else max(0.01, LOCAL_CPUS / max(1, self._ctx.max_parallel))
-        self._remote = ray.remote(run_in_task).options(num_cpus=round(cpus, 4), max_retries=0)
+        self._defaults = {"num_cpus": round(cpus, 4), "max_retries": 0}
+        self._function = ray.remote(run_in_task)
+        self._remote = self._function.options(**self._defaults)
         self._ray = ray
         self._ctx.console(f"Ray launcher: {ray.cluster_resources().get('CPU', 0):g} CPUs")
 
@@ -92,10 +102,27 @@ class RayLauncher(TrackedLauncher):
         if self._ray is None:
             self.start()
         task_id = request.task_id
-        ref = self._remote.remote(self._ctx.step_argv(request), self._ctx.step_env(), self._ctx.cwd)
+        asked = self._asked(request)
+        remote = self._function.options(**{**self._defaults, **asked}) if asked else self._remote
+        ref = remote.remote(self._ctx.step_argv(request), self._ctx.step_env(), self._ctx.cwd)
         with self._lock:
             self._refs[task_id] = ref
         ref.future().add_done_callback(lambda f: self._finished(task_id, f))
+
+    def _asked(self, request: LaunchRequest) -> dict[str, float | int]:
+        """The step's Ray options; ExecutionError when this launcher's own local cluster cannot
+        ever run it."""
+        asked = ray_options(parse_resources(request.node.spec.resources))
+        if asked and self._owns_ray and self._ctx.address is None:
+            totals = self._ray.cluster_resources()
+            for option, name in (("num_cpus", "CPU"), ("num_gpus", "GPU"), ("memory", "memory")):
+                have = float(totals.get(name, 0))
+                if float(asked.get(option, 0)) > have:
+                    raise ExecutionError(
+                        f"step '{request.node.spec.name}' asks for {option}={asked[option]:g}; the "
+                        f"local Ray cluster has {have:g}: run it on a bigger cluster (ray@ADDRESS)"
+                    )
+        return asked
 
     def _finished(self, task_id: str, future: Any) -> None:
         with self._lock:

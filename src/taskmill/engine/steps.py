@@ -159,6 +159,7 @@ class StepBuilder:
                 "pipeline_step": spec.name,
                 "function": f"{spec.function_module}:{spec.function_name}",
                 **(key.runtime() if key is not None and key.key else {}),
+                **_placement(spec),
             },
             output_uri=spec.output_uri or self._ctx.output_uri or "",
             cache_key=key.key if key is not None else "",
@@ -224,7 +225,7 @@ class StepBuilder:
             tags=self._tags(node, base.tags),
             comment=base.comment,
             script=base.script,
-            runtime={"pipeline_step": node.spec.name, "base_task": base.id},
+            runtime={"pipeline_step": node.spec.name, "base_task": base.id, **_placement(node.spec, base)},
             output_uri=node.spec.output_uri or base.output_uri or self._ctx.output_uri or "",
         )
         with store.batch():
@@ -266,6 +267,20 @@ class StepBuilder:
                 return rec.hash
         params = self._b.store.get_param_dict(ref.task_id)
         return "value:" + json.dumps(params.get(f"{RETURN}/{ref.name}"), sort_keys=True, default=repr)
+
+
+def _placement(spec: StepSpec, base: TaskRecord | None = None) -> dict[str, JSONValue]:
+    """The step's ``runtime["resources"]`` and ``runtime["docker"]`` (what a launcher or an
+    agent places it by); a cloned step keeps its base task's when it names none of its own."""
+    out: dict[str, JSONValue] = {}
+    inherited = base.runtime if base is not None else {}
+    resources = spec.resources or inherited.get("resources")
+    if resources:
+        out["resources"] = dict(resources) if isinstance(resources, dict) else resources
+    docker = spec.docker or inherited.get("docker")
+    if docker:
+        out["docker"] = docker
+    return out
 
 
 def _jsonable(value: Any, step: str, arg: str) -> JSONValue:

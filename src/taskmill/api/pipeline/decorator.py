@@ -95,10 +95,14 @@ class PipelineDecorator(PipelineController):
         stage: str | None = None,
         time_limit: float | None = None,
         launcher: str | None = None,
+        resources: Mapping[str, object] | None = None,
     ) -> Any:
         """Make a function a pipeline step. Usable bare (``@component``) or with options.
         ``launcher``: where this step runs (a launcher spec, ``NAME[@ADDRESS]``; see
-        :mod:`taskmill.engine.launcher_plugins`), whatever the run's launcher."""
+        :mod:`taskmill.engine.launcher_plugins`), whatever the run's launcher. ``resources``
+        (``{"cpu": 4, "memory": "16Gi", "gpu": 1}``): what the step asks of the machine it runs
+        on (a bad value raises ResourceError when decorating); ``docker``, ``docker_args`` and
+        ``docker_bash_setup_script`` are recorded as its task's ``runtime["docker"]``."""
 
         def wrap(function: Callable[..., Any]) -> Component:
             options = StepOptions(
@@ -114,6 +118,7 @@ class PipelineDecorator(PipelineController):
                 monitor_models=monitor_models,
                 stage=stage,
                 launcher=launcher,
+                resources=resources,
                 # True (the session's URI) is decided when the run starts; a component has no session yet
                 output_uri=None if output_uri in (None, False, True) else str(output_uri),
                 pre_execute_callback=pre_execute_callback,
@@ -123,6 +128,9 @@ class PipelineDecorator(PipelineController):
                 tags=tags,
                 draft=draft,
                 packages=packages,
+                docker=docker,
+                docker_args=docker_args,
+                docker_bash_setup_script=docker_bash_setup_script,
             )
             returns = (return_values,) if isinstance(return_values, str) else tuple(return_values or ())
             spec, hooks = function_step(

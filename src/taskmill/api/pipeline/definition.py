@@ -22,13 +22,14 @@ from typing import Any
 
 from taskmill.api.params import type_name
 from taskmill.api.pipeline import functions as fx
-from taskmill.api.pipeline.step_options import StepOptions
+from taskmill.api.pipeline.step_options import SpecFields, StepOptions
 from taskmill.api.session import PROCESS
 from taskmill.api.task import Task
 from taskmill.core.dag import check_step_name
 from taskmill.core.model import pipelines_project
 from taskmill.core.pipeline import StepSpec
 from taskmill.core.refs import referenced_steps
+from taskmill.core.resources import ResourceError
 from taskmill.core.states import TaskTypes
 from taskmill.core.versions import check_version
 from taskmill.engine.nodes import Node as EngineNode
@@ -61,6 +62,14 @@ def merge_parents(
     return tuple(out)
 
 
+def step_fields(name: str, options: StepOptions) -> SpecFields:
+    """``options.spec_fields()``, with the step's name in a ResourceError's message."""
+    try:
+        return options.spec_fields()
+    except ResourceError as exc:
+        raise ResourceError(f"step '{name}': {exc}") from None
+
+
 def function_step(
     name: str,
     function: Callable[..., Any],
@@ -75,6 +84,11 @@ def function_step(
     and ``${...}`` references; every referenced step becomes a parent, as does one named in the
     queue), ``object_kwargs`` the others (stored as artifacts of the run when it starts)."""
     inner = fx.unwrap(function)
+    fields = step_fields(name, options)
+    try:
+        only_functions = options.function_fields()
+    except ResourceError as exc:
+        raise ResourceError(f"step '{name}': {exc}") from None
     spec = StepSpec(
         name=name,
         kind="function",
@@ -84,8 +98,8 @@ def function_step(
         function_source=source,
         function_kwargs=dict(kwargs),
         function_return=returns,
-        **options.spec_fields(),
-        **options.function_fields(),
+        **fields,
+        **only_functions,
     )
     return spec, options.hooks(function=function, object_kwargs=object_kwargs)
 
@@ -233,10 +247,13 @@ class PipelineDefinition:
         continue_behaviour: Mapping[str, bool] | None = None,
         stage: str | None = None,
         launcher: str | None = None,
+        resources: Mapping[str, object] | None = None,
     ) -> bool:
         """Add a step that runs a clone of an existing task (by id, by project + name, or made
         by ``base_task_factory``). ``parameter_override`` keys are ``Section/key``; values may hold
-        ``${...}`` references, and every referenced step becomes a parent."""
+        ``${...}`` references, and every referenced step becomes a parent. ``resources``
+        (``{"cpu": 4, "memory": "16Gi", "gpu": 1}``) is what the step asks of the machine it runs
+        on (see :mod:`taskmill.core.resources`); a bad value raises ResourceError here."""
         if not (base_task_id or base_task_factory or (base_task_project and base_task_name)):
             raise SpecError(
                 f"step '{name}': give base_task_id, or base_task_project and base_task_name, "
@@ -255,6 +272,7 @@ class PipelineDefinition:
             monitor_models=monitor_models,
             stage=stage,
             launcher=launcher,
+            resources=resources,
             output_uri=self._uri(output_uri),
             pre_execute_callback=pre_execute_callback,
             post_execute_callback=post_execute_callback,
@@ -262,6 +280,7 @@ class PipelineDefinition:
         )
         params = dict(parameter_override or {})
         check_parameter_keys(name, params)
+        fields = step_fields(name, options)
         spec = StepSpec(
             name=name,
             kind="task",
@@ -281,7 +300,7 @@ class PipelineDefinition:
             base_task_project=base_task_project,
             base_task_name=base_task_name,
             clone_base_task=clone_base_task,
-            **options.spec_fields(),
+            **fields,
         )
         return self._add_node(spec, options.hooks(base_task_factory=base_task_factory))
 
@@ -323,12 +342,16 @@ class PipelineDefinition:
         continue_behaviour: Mapping[str, bool] | None = None,
         stage: str | None = None,
         launcher: str | None = None,
+        resources: Mapping[str, object] | None = None,
     ) -> bool:
         """Add a step that calls ``function``. ``function_kwargs`` values are literals,
         ``${...}`` references (``${step.return_name}`` hands over the Python object), or any
         object (stored as an artifact of the run). ``function_return`` names the return values.
         ``launcher``: where this step runs (a launcher spec, ``NAME[@ADDRESS]``; see
-        :mod:`taskmill.engine.launcher_plugins`), whatever the run's launcher."""
+        :mod:`taskmill.engine.launcher_plugins`), whatever the run's launcher. ``resources``
+        (``{"cpu": 4, "memory": "16Gi", "gpu": 1}``): what the step asks of the machine it runs on
+        (a bad value raises ResourceError here); ``docker``, ``docker_args`` and
+        ``docker_bash_setup_script`` are recorded as its task's ``runtime["docker"]``."""
         if not callable(function):
             raise SpecError(f"step '{name}': function must be callable, got {type(function).__name__}")
         returns = (function_return,) if isinstance(function_return, str) else tuple(function_return or ())
@@ -348,6 +371,7 @@ class PipelineDefinition:
             monitor_models=monitor_models,
             stage=stage,
             launcher=launcher,
+            resources=resources,
             output_uri=self._uri(output_uri),
             pre_execute_callback=pre_execute_callback,
             post_execute_callback=post_execute_callback,
@@ -358,6 +382,9 @@ class PipelineDefinition:
             packages=packages,
             project_name=project_name,
             task_name=task_name,
+            docker=docker,
+            docker_args=docker_args,
+            docker_bash_setup_script=docker_bash_setup_script,
         )
         spec, hooks = function_step(
             name,

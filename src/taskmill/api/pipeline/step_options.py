@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from taskmill.core.pipeline import ContinueBehaviour, normalise_metric_pairs, normalise_monitor_pairs
+from taskmill.core.resources import container_record, parse_resources
 from taskmill.core.states import TaskTypes
 from taskmill.engine.launcher_plugins import with_launcher
 from taskmill.engine.nodes import Node, StepHooks
@@ -38,6 +39,7 @@ class SpecFields(TypedDict):
     monitor_models: tuple[tuple[str, str], ...]
     stage: str | None
     output_uri: str | None
+    resources: dict[str, float | int]
 
 
 class FunctionFields(TypedDict):
@@ -49,6 +51,7 @@ class FunctionFields(TypedDict):
     packages: tuple[str, ...]
     project_name: str | None
     task_name: str | None
+    docker: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class StepOptions:
     #: the step's own launcher spec (``NAME[@ADDRESS]``, see
     #: :mod:`taskmill.engine.launcher_plugins`); None: the run's launcher
     launcher: str | None = None
+    #: what the step asks of the machine (``{"cpu": 4, "memory": "16Gi", "gpu": 1}``), as given
+    resources: Mapping[str, object] | None = None
     # function steps only
     task_type: str | TaskTypes | None = None
     tags: str | Sequence[str] | None = None
@@ -80,9 +85,13 @@ class StepOptions:
     packages: str | Sequence[str] | None = None
     project_name: str | None = None
     task_name: str | None = None
+    docker: str | None = None  #: the step's container image (ClearML's ``docker=``)
+    docker_args: str | Sequence[str] | None = None
+    docker_bash_setup_script: str | Sequence[str] | None = None
 
     def spec_fields(self) -> SpecFields:
-        """The spec fields of any step. Raises ValueError for unknown ``continue_behaviour`` keys."""
+        """The spec fields of any step. Raises ValueError for unknown ``continue_behaviour`` keys,
+        :class:`~taskmill.core.resources.ResourceError` for a bad ``resources`` value."""
         retry = self.retry_on_failure
         return SpecFields(
             queue=self.execution_queue,
@@ -95,6 +104,7 @@ class StepOptions:
             monitor_models=normalise_monitor_pairs(self.monitor_models),
             stage=self.stage,
             output_uri=self.output_uri,
+            resources=parse_resources(self.resources).to_record(),
         )
 
     def function_fields(self) -> FunctionFields:
@@ -106,6 +116,7 @@ class StepOptions:
             packages=_strings(self.packages),
             project_name=self.project_name,
             task_name=self.task_name,
+            docker=container_record(self.docker, self.docker_args, self.docker_bash_setup_script),
         )
 
     def hooks(
