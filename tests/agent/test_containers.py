@@ -4,6 +4,7 @@ checkout mounted in (no registry is reachable from CI machines)."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -111,9 +112,11 @@ def test_tasks_run_in_their_image_with_its_arguments_and_setup(
     missing = script_task(script, name="missing-image")
     missing.set_base_docker(docker_image="localhost/taskmill-no-such-image:1")
     enqueue(own, default, missing)
-    runner = write(tmp_path / "agent.py", AGENT)
+    # through the CLI, as a user starts it
+    taskmill = str(Path(sys.executable).parent / "taskmill")
+    argv = [taskmill, "agent", "-q", "default", "--burst", "--docker", IMAGE, "--docker-engine", engine]
     done = subprocess.run(
-        [sys.executable, str(runner), engine, IMAGE, *ENGINE_ARGS, *_mounts(tmp_path)],
+        [*argv, "--docker-args", shlex.join([*ENGINE_ARGS, *_mounts(tmp_path)])],
         env=agents.env,
         capture_output=True,
         text=True,

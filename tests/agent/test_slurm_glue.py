@@ -110,9 +110,13 @@ def test_jobs_run_tasks_to_their_end_and_a_stop_cancels_the_job(
     ok = script_task(
         write(
             tmp_path / "ok.py",
-            "from taskmill import Task\nt = Task.init()\nt.upload_artifact('x', 42)\nprint('ran ok')\n",
+            "import os\nfrom taskmill import Task\nt = Task.init()\nt.upload_artifact('x', 42)\n"
+            "print('ran ok')\nenv = os.environ.get\n"
+            "print('mem', env('SLURM_MEM_PER_NODE'), 'cpus', env('SLURM_CPUS_PER_TASK'))\n",
         )
     )
+    # a step's resources= reach sbatch (-c, --mem): the job sees them in its environment
+    store.update_task(ok.id, runtime={"resources": {"cpu": 2, "memory": 100 * 1024**2}})
     dies = script_task(write(tmp_path / "dies.py", "import os\nos._exit(5)\n"))
     slow = script_task(
         write(tmp_path / "slow.py", "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n")
@@ -134,6 +138,7 @@ def test_jobs_run_tasks_to_their_end_and_a_stop_cancels_the_job(
     assert record(store, ok).status == TaskStatus.completed, out
     assert sorted(record(store, t).runtime["slurm_job"] for t in (ok, dies, slow)) == ["1", "2", "3"]
     assert "ran ok" in log_text(store, ok)
+    assert "mem 100 cpus 2" in log_text(store, ok)
     assert {a.name for a in store.get_artifacts(ok.id)} == {"x"}
     failed = record(store, dies)
     assert failed.status == TaskStatus.failed and failed.status_message == "process exited with code 5"

@@ -31,14 +31,15 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taskmill.agent.glue import GlueLoop, JobEnd, ensure_queues
 from taskmill.config import Settings
+from taskmill.core.resources import resources_of, sbatch_options
 from taskmill.core.states import TaskStatus
-from taskmill.errors import ConflictError, ExecutionError, InvalidTransitionError
+from taskmill.errors import ExecutionError
 from taskmill.store.base import TaskStore
 
 logger = logging.getLogger(__name__)
@@ -97,55 +98,43 @@ def job_state(job_id: str, env: Mapping[str, str]) -> tuple[str, str]:
     return fields.get("JobState", "UNKNOWN"), fields.get("ExitCode", "")
 
 
-class SlurmGlue:
-    """The claim-submit-track loop (see the module docstring)."""
+class SlurmGlue(GlueLoop):
+    """The claim-submit-track loop on Slurm (see the module docstring)."""
+
+    mode = "slurm"
 
     def __init__(self, store: TaskStore, options: SlurmOptions) -> None:
-        self._store = store
+        super().__init__(
+            store,
+            queues=options.queues,
+            worker_id=options.worker_id,
+            poll=options.poll,
+            burst=options.burst,
+            max_jobs=options.max_jobs,
+        )
         self._opts = options
-        self._jobs: dict[str, str] = {}  # task id -> job id
-        self.submitted = 0
 
     def run(self) -> int:
         """Serve until stopped (KeyboardInterrupt) or, in burst mode, drained. Returns 0."""
-        opts = self._opts
-        opts.workdir.mkdir(parents=True, exist_ok=True)
-        self._store.register_worker(opts.worker_id, opts.queues, {"mode": "slurm", "pid": os.getpid()})
-        try:
-            while True:
-                claimed = self._claim_one() if len(self._jobs) < opts.max_jobs else False
-                self._track()
-                if claimed:
-                    continue
-                if opts.burst and not self._jobs:
-                    return 0
-                time.sleep(opts.poll)
-                self._store.heartbeat(opts.worker_id)
-        finally:
-            self._store.unregister_worker(opts.worker_id)
+        self._opts.workdir.mkdir(parents=True, exist_ok=True)
+        return super().run()
 
-    def _claim_one(self) -> bool:
-        record = self._store.claim(self._opts.queues, self._opts.worker_id)
-        if record is None:
-            return False
-        try:
-            self._jobs[record.id] = self._submit(record.id)
-            self.submitted += 1
-        except ExecutionError as exc:
-            self._end(record.id, TaskStatus.failed, str(exc))
-        return True
-
-    def _submit(self, task_id: str) -> str:
+    def submit(self, task_id: str) -> str:
+        """``sbatch`` the rendered script of ``task_id``; the job id."""
         opts = self._opts
         command = f"{opts.python} -m taskmill.agent.execute_one {task_id} --claimed-by {opts.worker_id}"
         script = opts.workdir / f"{task_id}.sh"
         script.write_text(render(opts.template, task_id=task_id, command=command))
+        # the step's resources= (-c, --mem, --gres): on the command line, so they override the
+        # template's #SBATCH defaults for this task only
+        asked = sbatch_options(resources_of(self._store.get_task(task_id).runtime))
         proc = subprocess.run(
             [
                 "sbatch",
                 "--parsable",
                 f"--job-name=tm-{task_id[:8]}",
                 f"--output={opts.workdir / task_id}.out",
+                *asked,
                 str(script),
             ],
             env=dict(opts.env),
@@ -157,33 +146,20 @@ class SlurmGlue:
             raise ExecutionError(f"sbatch refused the job: {proc.stderr.strip() or proc.stdout.strip()}")
         job_id = proc.stdout.strip().split(";")[0]
         logger.info("task %s: slurm job %s", task_id, job_id)
-        runtime = dict(self._store.get_task(task_id).runtime)
-        self._store.update_task(task_id, runtime={**runtime, "slurm_job": job_id})
+        self.record_job(task_id, "slurm_job", job_id)
         return job_id
 
-    def _track(self) -> None:
-        for task_id, job_id in list(self._jobs.items()):
-            status = self._store.get_task(task_id).status
-            if status == TaskStatus.stopped:
-                subprocess.run(
-                    ["scancel", job_id], env=dict(self._opts.env), capture_output=True, check=False
-                )
-            state, code = job_state(job_id, self._opts.env)
-            if state not in _ENDED and state != "UNKNOWN":
-                continue
-            del self._jobs[task_id]
-            if self._store.get_task(task_id).status.is_final:
-                continue  # the job recorded the task's end (or it was stopped): that stands
-            why = f"slurm job {job_id} ended {state}" + (f" (exit code {code})" if code else "")
-            self._end(task_id, TaskStatus.stopped if state in _STOPPING else TaskStatus.failed, why)
+    def cancel(self, task_id: str, job_id: str) -> None:
+        """``scancel`` the job (also a pending one)."""
+        subprocess.run(["scancel", job_id], env=dict(self._opts.env), capture_output=True, check=False)
 
-    def _end(self, task_id: str, status: TaskStatus, why: str) -> None:
-        try:
-            self._store.set_status(
-                task_id, status, message=why, reason=why, expected=(TaskStatus.in_progress,)
-            )
-        except (ConflictError, InvalidTransitionError):
-            pass  # ended meanwhile: theirs stands
+    def outcome(self, task_id: str, job_id: str) -> JobEnd | None:
+        """None while Slurm may still run the job; else the task's end from its JobState."""
+        state, code = job_state(job_id, self._opts.env)
+        if state not in _ENDED and state != "UNKNOWN":
+            return None
+        why = f"slurm job {job_id} ended {state}" + (f" (exit code {code})" if code else "")
+        return (TaskStatus.stopped if state in _STOPPING else TaskStatus.failed, why)
 
 
 def run_glue(
@@ -208,11 +184,7 @@ def run_glue(
     text = template.read_text()  # a missing template fails here, before anything is claimed
     store = open_store(settings.store_url, settings.api_key or None)
     try:
-        for name in queues:
-            try:
-                store.get_queue(name)
-            except Exception:  # a missing queue is created, as the agent does
-                store.create_queue(name)
+        ensure_queues(store, queues)
         glue = SlurmGlue(
             store,
             SlurmOptions(

@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from taskmill.agent import DEFAULT_SERVICES, Agent, AgentOptions, default_worker_id
+from taskmill.agent.containers import ContainerOptions, engine_arguments
 from taskmill.cli._common import cli_settings
 from taskmill.store.factory import open_store
 
@@ -104,13 +105,34 @@ def agent(
     cpu_only: Annotated[
         bool, typer.Option("--cpu-only", help="Tasks see no GPU (CUDA_VISIBLE_DEVICES is empty).")
     ] = False,
+    docker: Annotated[
+        str | None,
+        typer.Option(
+            "--docker",
+            metavar="IMAGE",
+            help="Run each task in a container of its image (set_base_docker / docker=), else of IMAGE "
+            "('' for tasks that name their own).",
+        ),
+    ] = None,
+    docker_engine: Annotated[
+        str, typer.Option("--docker-engine", metavar="CMD", help="Container engine: docker or podman.")
+    ] = "docker",
+    docker_args: Annotated[
+        str | None,
+        typer.Option(
+            "--docker-args",
+            metavar="ARGS",
+            help="Extra `ENGINE run` options for every task, e.g. '-v /data:/data'.",
+        ),
+    ] = None,
     backend: Annotated[
         str,
         typer.Option(
             "--backend",
             metavar="NAME",
             help="local: run tasks here (default). slurm: submit each claimed task as an sbatch job "
-            "running `taskmill agent execute` (needs --template); the job's end becomes the task's.",
+            "running `taskmill agent execute` (needs --template); the job's end becomes the task's. "
+            "kubernetes: the same with a batch/v1 Job per task (pip install 'taskmill[kubernetes]').",
         ),
     ] = "local",
     template: Annotated[
@@ -118,8 +140,8 @@ def agent(
         typer.Option(
             "--template",
             metavar="FILE",
-            help="The batch script for --backend slurm: {{command}}, {{task_id}} and {{job_name}} "
-            "are replaced.",
+            help="--backend slurm: the batch script ({{command}}, {{task_id}} and {{job_name}} are "
+            "replaced). --backend kubernetes: a Job or Pod YAML ({{task_id}}, {{job_name}}).",
         ),
     ] = None,
 ) -> None:
@@ -140,6 +162,8 @@ def agent(
 
         taskmill agent -q gpu --gpus 0,1
 
+        taskmill agent -q default --docker python:3.11 --docker-engine podman
+
         taskmill agent execute 1a2b3c4d5e6f...   (one task, then exit)
     """
     if ctx.invoked_subcommand is not None:
@@ -149,17 +173,17 @@ def agent(
             "give the queues to serve (e.g. --queue default), or `taskmill agent execute TASK_ID`",
             param_hint="--queue",
         )
-    if backend not in ("local", "slurm"):
+    if backend not in ("local", "slurm", "kubernetes"):
         raise typer.BadParameter(
-            f"'{backend}' is not a backend: local or slurm (Kubernetes is not available yet; run "
-            "`taskmill agent execute TASK_ID` in your own Job)",
-            param_hint="--backend",
+            f"'{backend}' is not a backend: local, slurm or kubernetes", param_hint="--backend"
         )
-    if backend == "slurm":
+    if backend != "local":
         if template is None:
-            raise typer.BadParameter("--backend slurm needs --template FILE", param_hint="--template")
-        from taskmill.agent.slurm_glue import run_glue
-
+            raise typer.BadParameter(f"--backend {backend} needs --template FILE", param_hint="--template")
+        if backend == "slurm":
+            from taskmill.agent.slurm_glue import run_glue
+        else:
+            from taskmill.agent.k8s_glue import run_glue
         _log_to_stderr()
         raise typer.Exit(
             run_glue(
@@ -172,7 +196,7 @@ def agent(
             )
         )
     if template is not None:
-        raise typer.BadParameter("--template is for --backend slurm", param_hint="--template")
+        raise typer.BadParameter("--template is for --backend slurm or kubernetes", param_hint="--template")
     if services_mode is not None and services_mode < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--services-mode")
     dead = dead_after if dead_after is not None else 5 * heartbeat
@@ -195,6 +219,11 @@ def agent(
         dead_after=dead,
         create_queues=create_queue,
         cwd=os.getcwd(),
+        containers=None
+        if docker is None
+        else ContainerOptions(
+            engine=docker_engine, image=docker or None, arguments=engine_arguments(docker_args)
+        ),
     )
     _log_to_stderr()
     store = open_store(settings.store_url, settings.api_key or None)
