@@ -9,7 +9,7 @@ import pytest
 
 from taskmill.core.model import ArtifactRecord, LogLine, Param
 from taskmill.core.states import TaskStatus, TaskTypes
-from taskmill.errors import TaskNotFoundError
+from taskmill.errors import ConflictError, InvalidTransitionError, TaskNotFoundError
 from taskmill.store.base import TaskFilter
 from taskmill.store.sql.store import SqlTaskStore
 from tests.store.conftest import new_task
@@ -134,3 +134,44 @@ def test_delete_task_removes_its_rows_and_nothing_else(sql_store: SqlTaskStore) 
     assert sql_store.get_log(gone.id) == []
     assert [p.name for p in sql_store.get_params(kept.id)] == ["x"]
     assert [ln.text for ln in sql_store.get_log(kept.id)] == ["hi"]
+
+
+def test_compare_and_set_writes_what_it_returns_and_records_the_change(sql_store: SqlTaskStore) -> None:
+    task = new_task(sql_store)
+    sql_store.enqueue(task.id, "default")
+    after = sql_store.last_event_id()
+    running = sql_store.set_status(task.id, TaskStatus.in_progress, worker="w1", expected=[TaskStatus.queued])
+    assert sql_store.get_task(task.id) == running  # the row the single UPDATE returned is the row
+    assert (running.status, running.worker, running.completed) == (TaskStatus.in_progress, "w1", None)
+    assert running.started is not None and running.queue == "default"
+    assert sql_store.queue_entries("default") == []  # leaving queued leaves the queue too
+    events = [(e.kind, e.data["previous"], e.data["status"]) for e in sql_store.events_since(after)]
+    assert events == [("task.status", "queued", "in_progress")]
+    done = sql_store.set_status(task.id, TaskStatus.completed, expected=[TaskStatus.in_progress])
+    assert done.completed is not None and sql_store.get_task(task.id) == done
+
+
+def test_a_lost_compare_and_set_changes_nothing_in_or_out_of_a_transaction(sql_store: SqlTaskStore) -> None:
+    task = new_task(sql_store)
+    sql_store.set_status(task.id, TaskStatus.in_progress)
+    before = sql_store.get_task(task.id)
+    after = sql_store.last_event_id()
+    with pytest.raises(ConflictError, match="is 'in_progress', expected one of \\['created'\\]"):
+        sql_store.set_status(task.id, TaskStatus.in_progress, expected=[TaskStatus.created])
+    with sql_store.batch(), pytest.raises(ConflictError, match="expected one of \\['created'\\]"):
+        sql_store.set_status(task.id, TaskStatus.failed, expected=[TaskStatus.created])
+    assert sql_store.get_task(task.id) == before and sql_store.events_since(after) == []
+    with pytest.raises(TaskNotFoundError):
+        sql_store.set_status("feedbeef", TaskStatus.in_progress, expected=[TaskStatus.created])
+    with sql_store.batch(), pytest.raises(TaskNotFoundError):
+        sql_store.set_status("feedbeef", TaskStatus.in_progress, expected=[TaskStatus.created])
+
+
+def test_compare_and_set_still_checks_the_transition(sql_store: SqlTaskStore) -> None:
+    task = new_task(sql_store)
+    sql_store.set_status(task.id, TaskStatus.in_progress)
+    sql_store.set_status(task.id, TaskStatus.completed)
+    with pytest.raises(InvalidTransitionError):
+        sql_store.set_status(task.id, TaskStatus.in_progress, expected=[TaskStatus.completed])
+    forced = sql_store.set_status(task.id, TaskStatus.failed, force=True, expected=[TaskStatus.completed])
+    assert sql_store.get_task(task.id) == forced and forced.status == TaskStatus.failed

@@ -24,18 +24,15 @@ class ParamsMixin(SqlStoreBase):
             self._touch(task_id)
             if replace:
                 self._db.execute("DELETE FROM task_params WHERE task_id = ?", (task_id,))
-            base = self._db.execute(
-                "SELECT COALESCE(MAX(position), 0) FROM task_params WHERE task_id = ?", (task_id,)
-            )[0][0]
+            # each new row takes the next position after the task's last one (read by the insert
+            # itself: one statement per row, no separate MAX query)
             self._db.executemany(
                 "INSERT INTO task_params (task_id, section, name, value, type, description, position) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, section, name) DO UPDATE SET "
+                "VALUES (?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM task_params "
+                "WHERE task_id = ?)) ON CONFLICT (task_id, section, name) DO UPDATE SET "
                 "value = excluded.value, type = excluded.type, description = CASE WHEN "
                 "excluded.description = '' THEN task_params.description ELSE excluded.description END",
-                [
-                    (task_id, p.section, p.name, dumps(p.value), p.type, p.description, base + i + 1)
-                    for i, p in enumerate(plist)
-                ],
+                [(task_id, p.section, p.name, dumps(p.value), p.type, p.description, task_id) for p in plist],
             )
 
     def get_params(self, task_id: str) -> list[Param]:

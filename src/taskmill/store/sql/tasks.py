@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from taskmill.core.model import ScriptInfo, TaskRecord
-from taskmill.core.states import FINAL_STATUSES, TaskStatus, TaskTypes, check_transition
+from taskmill.core.states import FINAL_STATUSES, TaskStatus, TaskTypes, can_transition, check_transition
 from taskmill.errors import ConflictError, TaskNotFoundError
 from taskmill.store.base import TaskFilter
 from taskmill.store.sql.connection import TASK_COLUMNS, dumps, row_to_task
@@ -41,6 +41,57 @@ _UPDATABLE: dict[str, str] = {
 }
 #: tables whose rows belong to one task (``task_id``), removed with it
 _TASK_TABLES = ("task_params", "task_configs", "artifacts", "models", "scalars", "plots", "logs")
+
+
+def _cas_conflict(current: TaskRecord, expected: Sequence[TaskStatus]) -> ConflictError:
+    return ConflictError(
+        f"task {current.id} is '{current.status.value}', expected one of "
+        f"{[s.value for s in expected]}; someone else changed it first"
+    )
+
+
+def _status_changes(
+    previous: TaskStatus,
+    status: TaskStatus,
+    message: str | None,
+    reason: str | None,
+    worker: str | None,
+    queue: str | None,
+) -> tuple[list[str], list[Any], dict[str, Any]]:
+    """The ``SET`` clauses, their arguments and the record fields of a status change from
+    ``previous`` (what is cleared or stamped depends only on the two statuses)."""
+    now = time.time()
+    sets = ["status = ?", "last_update = ?"]
+    args: list[Any] = [status.value, now]
+    changes: dict[str, Any] = {"status": status, "last_update": now}
+    if message is not None or status != previous:
+        sets.append("status_message = ?")
+        args.append(message or "")
+        changes["status_message"] = message or ""
+    if reason is not None or status != previous:
+        sets.append("status_reason = ?")
+        args.append(reason or "")
+        changes["status_reason"] = reason or ""
+    if status == TaskStatus.in_progress and previous != TaskStatus.in_progress:
+        sets += ["started = ?", "completed = NULL"]
+        args.append(now)
+        changes.update(started=now, completed=None)
+    elif status in FINAL_STATUSES and previous not in FINAL_STATUSES:
+        sets.append("completed = ?")
+        args.append(now)
+        changes["completed"] = now
+    elif status == TaskStatus.created:
+        sets += ["started = NULL", "completed = NULL", "progress = 0"]
+        changes.update(started=None, completed=None, progress=0)
+    if worker is not None:
+        sets.append("worker = ?")
+        args.append(worker)
+        changes["worker"] = worker
+    if queue is not None:
+        sets.append("queue = ?")
+        args.append(queue)
+        changes["queue"] = queue
+    return sets, args, changes
 
 
 def like_literal(text: str) -> str:
@@ -234,10 +285,51 @@ class TasksMixin(ProjectsMixin):
         worker: str | None = None,
     ) -> TaskRecord:
         status = TaskStatus.parse(status)
+        if expected and not self._in_transaction():
+            # A compare-and-set that fails costs one read instead of a write transaction: a
+            # committed status outside ``expected`` is a point in time where the write loses,
+            # exactly as if it had been checked under the write lock.
+            seen = self.get_task(task_id)
+            if seen.status not in expected:
+                raise _cas_conflict(seen, expected)
+        fence = self.current_fence()
+        swap = (
+            len(expected) == 1
+            and (fence is None or fence[0] != task_id)  # a fenced write checks after the row lock
+            and (force or can_transition(expected[0], status))
+        )
         with self._db.transaction():
+            if swap:
+                written = self._swap_status(task_id, expected[0], status, message, reason, worker)
+                if written is not None:
+                    return written
             current = self._locked_task(task_id)
             self._check_fence(task_id)
             return self._apply_status(current, status, message, reason, force, expected, worker)
+
+    def _swap_status(
+        self,
+        task_id: str,
+        previous: TaskStatus,
+        status: TaskStatus,
+        message: str | None,
+        reason: str | None,
+        worker: str | None,
+    ) -> TaskRecord | None:
+        """Compare-and-set ``previous -> status`` in one ``UPDATE ... RETURNING`` (no read of the
+        row first); None when the row is not (or no longer) in ``previous``. Inside a transaction."""
+        sets, args, _ = _status_changes(previous, status, message, reason, worker, None)
+        rows = self._db.execute(
+            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status = ? RETURNING {TASK_COLUMNS}",
+            (*args, task_id, previous.value),
+        )
+        if not rows:
+            return None
+        if previous == TaskStatus.queued and status != TaskStatus.queued:
+            self._db.execute("DELETE FROM queue_entries WHERE task_id = ?", (task_id,))
+        written = row_to_task(rows[0])
+        self._status_event(written, previous)
+        return written
 
     def _apply_status(
         self,
@@ -252,57 +344,30 @@ class TasksMixin(ProjectsMixin):
     ) -> TaskRecord:
         """Apply a checked status change; returns the record as written (no re-read)."""
         if expected and current.status not in expected:
-            raise ConflictError(
-                f"task {current.id} is '{current.status.value}', expected one of "
-                f"{[s.value for s in expected]}; someone else changed it first"
-            )
+            raise _cas_conflict(current, expected)
         if not force:
             check_transition(current.id, current.status, status)
-        now = time.time()
-        sets = ["status = ?", "last_update = ?"]
-        args: list[Any] = [status.value, now]
-        changes: dict[str, Any] = {"status": status, "last_update": now}
-        if message is not None or status != current.status:
-            sets.append("status_message = ?")
-            args.append(message or "")
-            changes["status_message"] = message or ""
-        if reason is not None or status != current.status:
-            sets.append("status_reason = ?")
-            args.append(reason or "")
-            changes["status_reason"] = reason or ""
-        if status == TaskStatus.in_progress and current.status != TaskStatus.in_progress:
-            sets += ["started = ?", "completed = NULL"]
-            args.append(now)
-            changes.update(started=now, completed=None)
-        elif status in FINAL_STATUSES and current.status not in FINAL_STATUSES:
-            sets.append("completed = ?")
-            args.append(now)
-            changes["completed"] = now
-        elif status == TaskStatus.created:
-            sets += ["started = NULL", "completed = NULL", "progress = 0"]
-            changes.update(started=None, completed=None, progress=0)
-        if worker is not None:
-            sets.append("worker = ?")
-            args.append(worker)
-            changes["worker"] = worker
-        if queue is not None:
-            sets.append("queue = ?")
-            args.append(queue)
-            changes["queue"] = queue
+        sets, args, changes = _status_changes(current.status, status, message, reason, worker, queue)
         if current.status == TaskStatus.queued and status != TaskStatus.queued:
             self._db.execute("DELETE FROM queue_entries WHERE task_id = ?", (current.id,))
         self._db.execute(f"UPDATE tasks SET {', '.join(sets)} WHERE id = ?", (*args, current.id))
-        if status != current.status:
-            data: dict[str, Any] = {
-                "status": status.value,
-                "previous": current.status.value,
-                "parent": current.parent,
-            }
-            caller = self.current_caller()
-            if caller is not None:
-                data["by"] = caller.name or caller.id  # the audit trail: which key changed it
-            self._event("task.status", current.id, data)
-        return replace(current, **changes)
+        written = replace(current, **changes)
+        self._status_event(written, current.status)
+        return written
+
+    def _status_event(self, written: TaskRecord, previous: TaskStatus) -> None:
+        """The ``task.status`` event of a change just written (none when the status stayed)."""
+        if written.status == previous:
+            return
+        data: dict[str, Any] = {
+            "status": written.status.value,
+            "previous": previous.value,
+            "parent": written.parent,
+        }
+        caller = self.current_caller()
+        if caller is not None:
+            data["by"] = caller.name or caller.id  # the audit trail: which key changed it
+        self._event("task.status", written.id, data)
 
     def delete_task(self, task_id: str) -> None:
         with self._db.transaction():
