@@ -366,6 +366,7 @@ class PipelineLaunch(PipelineRecords):
                 serialize=self._serialize,
                 deserialize=self._deserialize,
                 output_uri=node.spec.output_uri or pipeline_uri,
+                started=True,  # the scheduler creates an in-process step's task running
             )
 
         return InlineLauncher(execute, backend.store, max_workers=self._max_parallel)

@@ -59,21 +59,29 @@ def execute_in_process(
     serialize: Callable[[Any], bytes] | None = None,
     deserialize: Callable[[bytes], Any] | None = None,
     output_uri: str | None = None,
+    started: bool = False,
 ) -> None:
     """Run a function step as a plain call on this thread, fully tracked. Never raises for the
-    step's own errors: they end the task failed (with the traceback in its log)."""
+    step's own errors: they end the task failed (with the traceback in its log).
+
+    ``started``: the caller created the task already running (the in-process launcher), so
+    its row is read instead of trying the compare-and-set from *created* that would fail."""
     store = backend.store
-    try:  # the usual case, without reading the row first: it was created this instant
-        record = store.set_status(
-            task_id,
-            TaskStatus.in_progress,
-            message="running in-process",
-            worker="inline",
-            expected=(TaskStatus.created,),
-        )
-    except ConflictError:
+    record = None
+    if not started:
+        try:  # without reading the row first: it was created this instant
+            record = store.set_status(
+                task_id,
+                TaskStatus.in_progress,
+                message="running in-process",
+                worker="inline",
+                expected=(TaskStatus.created,),
+            )
+        except ConflictError:
+            pass
+    if record is None:
         record = store.get_task(task_id)
-        if record.status != TaskStatus.in_progress:  # created as running by the in-process launcher
+        if record.status != TaskStatus.in_progress:
             record = store.set_status(
                 task_id, TaskStatus.in_progress, message="running in-process", worker="inline"
             )
