@@ -288,6 +288,34 @@ def test_callbacks_and_stop_from_a_callback(store: TaskStore) -> None:
     assert ("status", "first:pending->running") in calls and ("status", "first:running->completed") in calls
 
 
+def test_pre_execute_callback_sees_and_edits_the_step_parameters_as_in_clearml(store: TaskStore) -> None:
+    seen: dict[str, dict[str, Any]] = {}
+
+    def pre(pipeline: PipelineController, node: Any, params: dict[str, Any]) -> bool:
+        seen[node.name] = dict(params)
+        if node.name == "second":
+            params["kwargs/b"] = 100  # changed in place: the step runs with it, as in ClearML
+        return True
+
+    p = PipelineController(name="pre-edit", project="tests")
+    p.add_function_step(
+        "first", lib.add, function_kwargs={"a": 1, "b": 2}, function_return=["s"], pre_execute_callback=pre
+    )
+    p.add_function_step(
+        "second",
+        lib.add,
+        function_kwargs={"a": "${first.s}", "b": 2},
+        function_return=["s"],
+        pre_execute_callback=pre,
+    )
+    p.debug_pipeline()
+    assert seen["first"] == {"kwargs/a": 1, "kwargs/b": 2}
+    assert set(seen["second"]) == {"kwargs_artifacts/a", "kwargs/b"}
+    params = store.get_param_dict(p.get_pipeline_dag()["second"].job_id)
+    assert params["kwargs/b"] == 100
+    assert params["return/s"] == 103
+
+
 def test_step_reports_to_its_task_and_pipeline(store: TaskStore) -> None:
     p = PipelineController(name="report", project="tests")
     p.add_function_step("r", lib.report, function_kwargs={"x": 3}, function_return="x")

@@ -214,16 +214,28 @@ class PipelineRun:
         while self._ready and not self._stopping and len(self._running) < self._opts.max_parallel:
             self._launch(self.nodes[self._ready.popleft()])
 
+    def _pre_execute(self, node: Node, resolved: Resolved) -> object:
+        """Call the step's ``pre_execute_callback`` as ClearML does: with the parameters the step
+        is about to be created with (``kwargs/<name>`` and ``kwargs_artifacts/<name>`` for a
+        function step), where changes made in place apply to the step. Returns what it returned."""
+        callback = node.hooks.pre_execute_callback
+        assert callback is not None
+        if node.spec.kind == "task":
+            return self._call(callback, node, resolved.parameters)
+        args: dict[str, Any] = {f"kwargs/{k}": v for k, v in resolved.kwargs.items()}
+        args.update({f"kwargs_artifacts/{k}": v for k, v in resolved.inputs.items()})
+        answer = self._call(callback, node, args)
+        for key, value in args.items():
+            section, _, name = key.partition("/")
+            if section == "kwargs" and name:
+                resolved.kwargs[name] = value
+        return answer
+
     def _launch(self, node: Node) -> None:
         try:
             resolved = self._builder.resolve(node, self._executed)
             if node.hooks.pre_execute_callback is not None:
-                args = (
-                    resolved.parameters
-                    if node.spec.kind == "task"
-                    else {**resolved.kwargs, **resolved.inputs}
-                )
-                if self._call(node.hooks.pre_execute_callback, node, args) is False:
+                if self._pre_execute(node, resolved) is False:
                     self._skip(node, "skipped by pre_execute_callback")
                     return
             # A draft may be edited before it runs, so its outputs are never offered to the cache.
