@@ -3,6 +3,7 @@ pipeline script and the installed ``taskmill``) for resume and abort."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -14,9 +15,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from taskmill.cli._pipeline_render import progress_bar
+from taskmill.cli._pipeline_render import progress_bar, step_times, steps_table, steps_tree
 from taskmill.cli.main import app
 from taskmill.config import Settings
 from taskmill.core.model import TaskRecord, new_id
@@ -173,6 +175,41 @@ def test_progress_bar() -> None:
     assert progress_bar(4, 6, TaskStatus.in_progress).plain == "████░░ 4/6"
     assert progress_bar(5, 20, TaskStatus.failed).plain == "██░░░░░░░░ 5/20"
     assert progress_bar(0, 0, TaskStatus.created).plain == "-"
+
+
+def test_show_gives_wait_and_run_apart_from_the_tasks_own_times(store: TaskStore) -> None:
+    run_id = run_diamond()
+    detail = commands.run_detail(store, run_id)
+    ids = tuple(s.task_id for s in detail.steps if s.task_id)
+    tasks = {t.id: t for t in store.find_tasks(TaskFilter(ids=ids))}
+    console = Console(width=200, record=True)
+    console.print(steps_table(detail, tasks))
+    out = console.export_text()
+    assert out.split()[:6] == ["Step", "Status", "Task", "Wait", "Ran", "Cache"] and "Duration" not in out
+    for step in detail.steps:
+        task = tasks[step.task_id or ""]
+        times = step_times(step, task)
+        assert task.started is not None and task.completed is not None and step.started is not None
+        assert times.ran == task.completed - task.started  # the task's own start -> end
+        assert times.wait == max(0.0, task.started - step.started) and not times.so_far
+    console.print(steps_tree(detail, tasks))
+    tree = console.export_text()
+    assert "completed" in tree and " ran 0.0s  wait 0.0s" in tree
+
+
+def test_step_times_while_waiting_running_and_without_a_task_record(store: TaskStore) -> None:
+    run = _fake_run(store, "elsewhere.example", 1)
+    detail = commands.run_detail(store, run.id, now=1000.0)
+    step = detail.steps[0]
+    task = store.get_task(step.task_id or "")
+    launched = dataclasses.replace(step, started=(task.started or 0) - 2.0)
+    running = step_times(launched, task, now=(task.started or 0) + 5.0)
+    assert (running.wait, running.ran, running.so_far) == (2.0, 5.0, True)
+    queued = dataclasses.replace(launched, status="queued")
+    assert step_times(queued, None, now=launched.started + 3.0).wait == 3.0  # not started yet
+    ended = dataclasses.replace(launched, ended=launched.started + 4.0, status="completed")
+    assert (step_times(ended, None).wait, step_times(ended, None).ran) == (None, 4.0)  # node time only
+    assert step_times(dataclasses.replace(ended, status="cached"), task).ran is None  # ran nothing here
 
 
 def _fake_run(store: TaskStore, host: str, pid: int) -> TaskRecord:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from taskmill.core.model import ConfigObject, TaskRecord, new_id
 from taskmill.core.states import TaskStatus
 from taskmill.core.stored import PIPELINE_CONFIG
-from taskmill.runs.views import NodeData, load_nodes, pipeline_of, run_summary, step_view, task_ref
+from taskmill.runs.views import (
+    NodeData,
+    load_nodes,
+    pipeline_of,
+    run_summary,
+    step_attempts,
+    step_tasks,
+    step_view,
+    task_ref,
+)
 from taskmill.store.base import TaskStore
 from tests.runs.stored import make_run, make_step
 
@@ -88,3 +97,66 @@ def test_task_ref_points_at_a_task_its_run_or_says_it_is_gone(store: TaskStore) 
         "run_name": "etl #1",
     }
     assert task_ref(store, (gone := new_id())) == {"id": gone, "name": "", "deleted": True}
+
+
+def _task(
+    name: str | None,
+    created: float,
+    status: TaskStatus = TaskStatus.completed,
+    *,
+    started: float | None = None,
+    completed: float | None = None,
+    reason: str = "",
+    message: str = "",
+) -> TaskRecord:
+    """A child task of a run that ran step ``name`` (None: a child without the step property)."""
+    return TaskRecord(
+        id=new_id(),
+        name=name or "x",
+        project="p",
+        status=status,
+        status_reason=reason,
+        status_message=message,
+        created=created,
+        started=started,
+        completed=completed,
+        runtime={"pipeline_step": name} if name else {},
+    )
+
+
+def test_step_tasks_groups_a_runs_children_by_step_oldest_first() -> None:
+    second, first = _task("load", 20.0), _task("load", 10.0)
+    other, loose = _task("train", 15.0), _task(None, 1.0)
+    by_step = step_tasks([second, other, loose, first])
+    assert by_step == {"load": [first, second], "train": [other]}  # no step property: left out
+
+
+def test_step_attempts_number_every_task_and_time_wait_and_run_apart() -> None:
+    failed = _task(
+        "load",
+        10.0,
+        TaskStatus.failed,
+        started=12.0,
+        completed=13.0,
+        reason="boom",
+        message="failed",
+    )
+    current = _task("load", 20.0, started=26.0, completed=26.7, message="completed")
+    earlier = _task(None, 5.0, TaskStatus.stopped, started=5.5, completed=6.0)  # only the node names it
+    gone = new_id()
+    view = step_view(
+        "load", {"status": "completed", "job_id": current.id, "attempts": [earlier.id, gone]}, 30.0
+    )
+    attempts = step_attempts(view, [failed, current], {earlier.id: earlier})
+    assert [(a.number, a.task_id, a.current) for a in attempts] == [
+        (1, earlier.id, False),
+        (2, failed.id, False),
+        (3, current.id, True),
+    ]  # the deleted task is left out
+    last = attempts[2]
+    assert (last.wait, round(last.ran or 0, 6), last.message) == (6.0, 0.7, "")  # a routine message is hidden
+    assert attempts[1].message == "boom" and (attempts[1].wait, attempts[1].ran) == (2.0, 1.0)
+    waiting = step_attempts(view, [_task("load", 40.0, TaskStatus.queued)], {})
+    assert (waiting[0].wait, waiting[0].ran, waiting[0].current) == (None, None, False)
+    cached = step_view("load", {"status": "cached"}, 30.0)
+    assert step_attempts(cached, [], {earlier.id: earlier}) == []

@@ -1,7 +1,16 @@
 """Rendering of ``taskmill pipelines`` output: step symbols, progress bars, the run header, the
-step table and tree, cache explanations. Pure functions from operation views to rich renderables."""
+step table and tree, cache explanations. Pure functions from operation views to rich renderables.
+
+A step's time is shown as two numbers, as the web UI shows them: the *wait* (the node launched
+its task -> the task started: a queue, a free slot, an agent) and the *run* (the task's own start ->
+end). Both need the step's task record; without it only the node's launch -> end is known, and
+that is shown as the run with the wait unknown."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
@@ -16,8 +25,9 @@ from taskmill.cli._common import (
     short_id,
     status_text,
 )
+from taskmill.core.model import TaskRecord
 from taskmill.core.states import TaskStatus
-from taskmill.runs.views import RunDetail
+from taskmill.runs.views import RunDetail, StepView
 from taskmill.types import JSONValue
 
 #: Step status -> (symbol, style). Symbols keep statuses apart without colour (pipes, colour-blind
@@ -34,6 +44,42 @@ STEP_LOOK: dict[str, tuple[str, str]] = {
 }
 CACHE_STYLES = {"hit": "cyan", "miss": "yellow", "forced": "magenta", "disabled": "dim", "none": "dim"}
 _BAR_WIDTH = 10
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    """How long a step waited (launch -> its task started) and ran (the task's start -> end, or
+    -> ``now`` while it runs: ``so_far``); None where unknown."""
+
+    wait: float | None
+    ran: float | None
+    so_far: bool = False
+
+
+def step_times(step: StepView, task: TaskRecord | None, now: float | None = None) -> StepTimes:
+    """The wait and run of ``step`` from its node and its current ``task`` (None when the record
+    is not at hand). A cached step ran nothing in this run: both unknown."""
+    if step.status == "cached" or (step.started is None and (task is None or task.started is None)):
+        return StepTimes(None, None)
+    now = time.time() if now is None else now
+    if task is not None and task.started is not None:
+        wait = max(0.0, task.started - step.started) if step.started is not None else None
+        end = task.completed if task.completed is not None else step.ended
+        if end is None and task.status.is_final:
+            return StepTimes(wait, None)
+        return StepTimes(wait, max(0.0, (end if end is not None else now) - task.started), end is None)
+    assert step.started is not None  # checked above: no task start, so the node's launch is known
+    if step.ended is not None:  # no task record: the node's launch -> end, wait unknown
+        return StepTimes(None, max(0.0, step.ended - step.started))
+    if step.status in ("running", "queued"):  # launched, its task has not started yet
+        return StepTimes(max(0.0, now - step.started), None)
+    return StepTimes(None, None)
+
+
+def times_text(times: StepTimes) -> tuple[str, str]:
+    """The Wait and Ran cells: ``-`` when unknown, ``12s so far`` while running."""
+    ran = format_duration(times.ran)
+    return format_duration(times.wait), f"{ran} so far" if times.so_far and times.ran is not None else ran
 
 
 def step_status(status: str) -> Text:
@@ -101,19 +147,24 @@ def run_header(d: RunDetail) -> Table:
     return grid(rows)
 
 
-def steps_table(d: RunDetail) -> Table:
-    """One row per step in topological order; Stage and Attempts columns only when they say something."""
+def steps_table(
+    d: RunDetail, tasks: Mapping[str, TaskRecord] | None = None, now: float | None = None
+) -> Table:
+    """One row per step in topological order; Stage and Attempts columns only when they say
+    something. ``tasks`` (the steps' current task records by id) give the Wait and Ran columns
+    their numbers (see :func:`step_times`)."""
     table = new_table()
+    tasks = tasks or {}
     retried = any(len(step.attempts) > 1 for step in d.steps)
     staged = any(step.stage for step in d.steps)
-    columns = ["Step", *(["Stage"] if staged else []), "Status", "Task", "Duration"]
+    columns = ["Step", *(["Stage"] if staged else []), "Status", "Task", "Wait", "Ran"]
     columns += [*(["Attempts"] if retried else []), "Cache", "Note"]
     for col in columns:
         table.add_column(col, overflow="fold", no_wrap=col not in ("Step", "Note"))
     for step in d.steps:
         cells: list[str | Text] = [step.name, *([step.stage or "-"] if staged else [])]
         cells += [step_status(step.status), short_id(step.task_id) if step.task_id else "-"]
-        cells.append(format_duration(step.duration) if step.status != "cached" else "-")
+        cells += times_text(step_times(step, tasks.get(step.task_id or ""), now))
         if retried:
             cells.append(str(len(step.attempts)) if len(step.attempts) > 1 else "")
         cells += [Text(step.cache or "-", style=CACHE_STYLES.get(step.cache, "dim")), step.message]
@@ -121,9 +172,10 @@ def steps_table(d: RunDetail) -> Table:
     return table
 
 
-def steps_tree(d: RunDetail) -> Tree:
+def steps_tree(d: RunDetail, tasks: Mapping[str, TaskRecord] | None = None, now: float | None = None) -> Tree:
     """The steps as a tree from the roots down; a step with several parents is drawn under the
-    first and marked "(see above)" under the others."""
+    first and marked "(see above)" under the others. ``tasks`` as for :func:`steps_table`."""
+    tasks = tasks or {}
     tree = Tree(Text(d.summary.name, style="bold"), guide_style="dim")
     steps = {step.name: step for step in d.steps}
     children: dict[str, list[str]] = {name: [] for name in steps}
@@ -142,7 +194,8 @@ def steps_tree(d: RunDetail) -> Tree:
         shown.add(name)
         label.append(f"  {step.status}", style=STEP_LOOK.get(step.status, ("", "default"))[1])
         if step.task_id:
-            label.append(f"  {short_id(step.task_id)}  {format_duration(step.duration)}", style="dim")
+            wait, ran = times_text(step_times(step, tasks.get(step.task_id), now))
+            label.append(f"  {short_id(step.task_id)}  ran {ran}  wait {wait}", style="dim")
         node = branch.add(label)
         for child in children[name]:
             add(node, child)

@@ -39,6 +39,7 @@ from taskmill.cli._pipeline_render import (
 from taskmill.core.states import TaskStatus
 from taskmill.runs import commands
 from taskmill.runs.editing import param_updates
+from taskmill.store.base import TaskFilter
 
 app = typer.Typer(help="List, inspect, resume and abort pipeline runs.", no_args_is_help=True)
 
@@ -157,6 +158,9 @@ def show_run(
     """
     with opened_store(ctx, create=False) as store:
         detail = commands.run_detail(store, resolve_task(store, run).id)
+        # the steps' own tasks: their start and end tell waiting from running
+        ids = tuple(s.task_id for s in detail.steps if s.task_id)
+        tasks = {t.id: t for t in store.find_tasks(TaskFilter(ids=ids))} if ids and not as_json else {}
     if as_json:
         print_json(detail.to_dict())
         return
@@ -164,7 +168,7 @@ def show_run(
     console.print(Text.assemble((detail.summary.name, "bold"), "  ", (detail.summary.id, "cyan")))
     console.print(run_header(detail))
     console.print()
-    console.print(steps_tree(detail) if tree else steps_table(detail))
+    console.print(steps_tree(detail, tasks) if tree else steps_table(detail, tasks))
 
 
 # -- explain -------------------------------------------------------------------------------------

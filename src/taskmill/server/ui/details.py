@@ -74,6 +74,7 @@ class StepPanel:
     attempts: list[Attempt] = field(default_factory=list)  #: every task that ran the step, oldest first
     system: list[str] = field(default_factory=list)  #: system lines before the console's own
     system_end: list[str] = field(default_factory=list)  #: system lines after them (outputs, exit)
+    media: list[PlotView] = field(default_factory=list)  #: as :attr:`TaskPage.media`
 
     @property
     def current(self) -> Attempt | None:
@@ -129,6 +130,9 @@ class TaskPage:
     log: LogTail
     children: list[TaskRecord]
     draft: DraftForm | None = None  #: the edit-and-enqueue form, while the task is a draft
+    #: Debug images and media (``report_image``, ``report_matplotlib_figure``, ``report_media``):
+    #: the media tab; their backing artifacts are left out of :attr:`artifacts`.
+    media: list[PlotView] = field(default_factory=list)
 
 
 def draft_form(store: TaskStore, record: TaskRecord, params: list[Param], is_run: bool) -> DraftForm | None:
@@ -178,6 +182,8 @@ def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> Ste
         )
     params = store.get_params(task.id)
     artifacts = store.get_artifacts(task.id)
+    media = [v for v in plot_views(task.id, store.get_plots(task.id)) if v.kind in MEDIA_KINDS]
+    backing = {v.artifact for v in media if v.artifact}
     steps_of = {t.id: step for step, tasks in by_step.items() for t in tasks}
     return StepPanel(
         run,
@@ -186,13 +192,14 @@ def step_panel(store: TaskStore, cache: RunCache, run_id: str, name: str) -> Ste
         task,
         explanation,
         params,
-        artifacts,
+        [a for a in artifacts if a.name not in backing],
         store.get_models(task.id),
         last_scalars(store.get_scalars(task.id)),
         log_tail(store, task.id, 400),
         task.script.diff if view.kind == "function" else "",
         attempts,
         *system_lines(task, params, artifacts, steps_of, view.started),
+        media=media,
     )
 
 
@@ -256,19 +263,23 @@ def task_page(store: TaskStore, task_id: str, *, full_log: bool = False) -> Task
         sections.setdefault(param.section, []).append(param)
     is_run = "pipeline" in record.system_tags
     children = store.find_tasks(TaskFilter(parent=task_id, limit=200, order="created")) if not is_run else []
+    plots = plot_views(task_id, store.get_plots(task_id))
+    media = [p for p in plots if p.kind in MEDIA_KINDS]
+    backing = {p.artifact for p in media if p.artifact}
     return TaskPage(
         record=record,
         parent=parent,
         is_run=is_run,
         sections=sections,
         configs=store.get_configs(task_id),
-        artifacts=store.get_artifacts(task_id),
+        artifacts=[a for a in store.get_artifacts(task_id) if a.name not in backing],
         models=store.get_models(task_id),
         charts=charts_of(store.get_scalars(task_id)),
-        plots=plot_views(task_id, store.get_plots(task_id)),
+        plots=plots,
         log=log_tail(store, task_id, 0 if full_log else LOG_TAIL),
         children=children,
         draft=draft_form(store, record, params, is_run),
+        media=media,
     )
 
 
@@ -315,6 +326,8 @@ class PlotView:
     table: dict[str, Any] | None = None
     src: str = ""
     link: str = ""
+    artifact: str = ""  #: the artifact holding an image's or media file's bytes
+    inline: str = ""  #: the media route showing those bytes in the page (images, audio, video)
     data: JSONValue = None
     figure: JSONValue = None  #: the Plotly figure (``data``, ``layout``) for Plotly.js, when it is one
 
@@ -325,6 +338,10 @@ class PlotView:
         parts += [f"iteration {self.iteration}"] if self.iteration else []
         parts += [f"{self.earlier} earlier not shown"] if self.earlier else []
         return " · ".join(parts)
+
+
+#: Plot kinds that point at an uploaded file (or a web link) rather than carry numbers.
+MEDIA_KINDS = ("image", "media")
 
 
 def plot_views(task_id: str, plots: list[PlotRecord]) -> list[PlotView]:
@@ -395,7 +412,9 @@ def _plot_view(task_id: str, plot: PlotRecord, earlier: int) -> PlotView:
     elif plot.kind in ("image", "media") and isinstance(data, dict):
         artifact, url = str(data.get("artifact") or ""), str(data.get("url") or "")
         if artifact:
+            view.artifact = artifact
             view.src = f"/tasks/{quote(task_id, safe='')}/artifacts/{quote(artifact, safe='/')}"
+            view.inline = f"/tasks/{quote(task_id, safe='')}/media/{quote(artifact, safe='/')}"
         if url.startswith(("http://", "https://")):
             view.link = url  # other schemes (javascript:, data:) stay text in the JSON view
         if view.src or view.link:
