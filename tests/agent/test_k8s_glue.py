@@ -80,7 +80,9 @@ def test_jobs_run_tasks_and_their_ends_become_task_statuses(
     for image, task in special.items():
         store.update_task(task.id, runtime={**record(store, task).runtime, "docker": container_record(image)})
     enqueue(ok, dies, slow, *special.values())
-    template = write(tmp_path / "job.yaml", JOB_TEMPLATE)
+    # the pods of the fake cluster run on this machine: the template says they reach its SQLite file
+    own_store = '[{name: EXTRA, value: "1"}, {name: TASKMILL_STORE, value: "' + store.url + '"}]'
+    template = write(tmp_path / "job.yaml", JOB_TEMPLATE.replace('[{name: EXTRA, value: "1"}]', own_store))
     with fake_kube(_schedule, tmp_path / "pods") as fake:
         env = {**agents.env, "KUBECONFIG": str(fake.kubeconfig(tmp_path / "kubeconfig"))}
         env.pop("KUBERNETES_SERVICE_HOST", None)
@@ -139,6 +141,16 @@ def test_jobs_run_tasks_and_their_ends_become_task_statuses(
     plain = created[job_name(dies.id)]["spec"]["template"]["spec"]["containers"][0]
     assert plain["image"] == "python:3.11-slim" and "limits" not in plain["resources"]  # template's
     assert "kubernetes job ml/" in out
+
+
+def test_the_embedded_sqlite_store_is_refused_unless_the_template_names_it(
+    agents: Agents, tmp_path: Path, store: TaskStore
+) -> None:
+    template = write(tmp_path / "job.yaml", JOB_TEMPLATE)
+    result = agents.run("-q", "default", "--backend", "kubernetes", "--template", str(template), "--burst")
+    assert result.returncode != 0
+    assert "pods cannot reach the embedded SQLite store" in result.stdout + result.stderr
+    assert "set TASKMILL_STORE in the template's env" in result.stdout + result.stderr
 
 
 def test_the_backend_needs_a_template(agents: Agents) -> None:

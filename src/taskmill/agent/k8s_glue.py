@@ -35,7 +35,7 @@ from typing import Any
 from taskmill.agent.glue import GlueLoop, JobEnd, ensure_queues
 from taskmill.agent.k8s_manifest import TASK_LABEL, build_job, job_end, load_template, pod_problem, task_label
 from taskmill.config import Settings
-from taskmill.core.resources import ResourceError, container_of, resources_of
+from taskmill.core.resources import ResourceError, Resources, container_of, resources_of
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ExecutionError
 from taskmill.store.base import TaskStore
@@ -172,6 +172,25 @@ def api_client() -> Any:
     return client.ApiClient()
 
 
+def refuse_local_store(template: dict[str, Any], store_url: str) -> None:
+    """Raise ExecutionError when pods would get the embedded SQLite store: a file on this
+    machine, which pods on a cluster cannot reach. A template that sets ``TASKMILL_STORE``
+    itself (pods that mount the file, a single-node cluster) is taken at its word."""
+    if not store_url.startswith("sqlite"):
+        return
+    probe = build_job(
+        template, task_id="0" * 32, command=["true"], env={}, image="probe", resources=Resources()
+    )
+    containers = probe["spec"]["template"]["spec"]["containers"]
+    if any(e.get("name") == "TASKMILL_STORE" for c in containers for e in c.get("env") or ()):
+        return
+    raise ExecutionError(
+        f"pods cannot reach the embedded SQLite store ({store_url}): it is a file on this machine. "
+        "Run the glue against a taskmill server or PostgreSQL (TASKMILL_STORE=http://... or "
+        "postgresql+psycopg://...), or set TASKMILL_STORE in the template's env if the pods mount it"
+    )
+
+
 def run_glue(
     settings: Settings,
     queues: Sequence[str],
@@ -199,6 +218,7 @@ def run_glue(
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     parsed = load_template(template.read_text())  # a bad template fails before anything is claimed
+    refuse_local_store(parsed, settings.store_url)
     api = api_client()
     store = open_store(settings.store_url, settings.api_key or None)
     try:
