@@ -93,14 +93,18 @@ def test_task_page_draws_plots(web: Watched, store: TaskStore) -> None:
     expect(matrix.locator("td.hm5")).to_have_text(["44", "41"])  # the darkest cells
 
     expect(plots.locator("figure", has_text="loss surface").locator("pre.code")).to_contain_text('"surface"')
-    media = plots.locator("figure", has_text="audio").locator("a[download]")
+    # debug images and media are in the Media tab only (not a second time among the plots)
+    expect(plots.locator("img.debug-image")).to_have_count(0)
+    page.locator('[data-tab-target="media"]').click()
+    pane = page.locator('[data-tab-pane="media"]')
+    media = pane.locator("figure", has_text="audio").locator("a[download]")
     expect(media).to_have_attribute("href", f"/tasks/{task.id}/artifacts/debug/audio/clip/0")
-
-    image = plots.locator("img.debug-image")
+    image = pane.locator("img.debug-image")
     expect(image).to_have_attribute("alt", "samples · gradient")
     image.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [64, 48]
+    page.locator('[data-tab-target="scalars"]').click()
     histogram.scroll_into_view_if_needed()
     web.shot("task-plots")
 
