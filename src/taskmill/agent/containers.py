@@ -23,11 +23,11 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from taskmill.agent.children import Spawner
+from taskmill.agent.threaded import ThreadedExecution
 from taskmill.core.model import TaskRecord
 from taskmill.core.resources import container_of
 from taskmill.core.states import TaskStatus
@@ -74,9 +74,10 @@ def container_argv(
     return [*argv, *opts.arguments, *arguments, image, "sh", "-c", script]
 
 
-class ContainerExecution:
-    """One claimed task run in a container (a thread); the interface of
-    :class:`~taskmill.agent.execution.TaskExecution` the agent uses."""
+class ContainerExecution(ThreadedExecution):
+    """One claimed task run in a container (a thread)."""
+
+    thread_prefix = "taskmill-ctr"
 
     def __init__(
         self,
@@ -89,8 +90,7 @@ class ContainerExecution:
         on_done: Callable[[ContainerExecution], None],
     ) -> None:
         """``env``: what the container gets (store settings, the task's GPUs)."""
-        self.record = record
-        self.outcome = "unknown"
+        super().__init__(record, "unknown")
         self._store = store
         self._worker_id = worker_id
         self._spawner = spawner
@@ -98,21 +98,6 @@ class ContainerExecution:
         self._env = dict(env)
         self._on_done = on_done
         self._aborted = False
-        self._thread = threading.Thread(target=self._run, name=f"taskmill-ctr-{record.id[:8]}", daemon=True)
-
-    @property
-    def task_id(self) -> str:
-        """The task's id."""
-        return self.record.id
-
-    def start(self) -> None:
-        """Start the execution thread. Non-blocking."""
-        self._thread.start()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the execution to end; True if it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
 
     def abort(self, reason: str | None = None) -> None:
         """Remove the task's container (``ENGINE rm -f``). Blocking up to about

@@ -18,6 +18,7 @@ from taskmill.agent.children import Child, Spawner
 from taskmill.agent.environment import EnvironmentBuilder, Prepared, TaskKind, task_kind
 from taskmill.agent.errors import EnvironmentBuildError
 from taskmill.agent.tasklog import TaskLog
+from taskmill.agent.threaded import ThreadedExecution
 from taskmill.core.model import TaskRecord
 from taskmill.core.states import TaskStatus
 from taskmill.core.stored import STEP_TARGETS
@@ -45,36 +46,19 @@ class ExecutionContext:
     builder: EnvironmentBuilder
 
 
-class TaskExecution:
+class TaskExecution(ThreadedExecution):
     """Runs one claimed task on a thread of its own. ``abort`` may be called from any thread."""
 
     def __init__(
         self, ctx: ExecutionContext, record: TaskRecord, on_done: Callable[[TaskExecution], None]
     ) -> None:
-        self.record = record
-        #: how the task ended, e.g. ``completed (completed)``; set before ``on_done`` is called
-        self.outcome = "without a status (the agent failed)"
+        super().__init__(record, "without a status (the agent failed)")
         self._ctx = ctx
         self._on_done = on_done
         self._lock = threading.Lock()  # guards _child and _abort_reason
         self._child: Child | None = None
         self._abort_reason: str | None = None
         self._attempt = 0  # this claim's attempt number (0: unknown, unfenced)
-        self._thread = threading.Thread(target=self._run, name=f"taskmill-task-{record.id[:8]}", daemon=True)
-
-    @property
-    def task_id(self) -> str:
-        """The task's id."""
-        return self.record.id
-
-    def start(self) -> None:
-        """Start the execution thread. Non-blocking."""
-        self._thread.start()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the execution to end; True if it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
 
     def abort(self, reason: str | None = None) -> None:
         """Stop the task's process (SIGTERM, SIGKILL after :data:`KILL_GRACE`). Blocking up to about

@@ -43,6 +43,7 @@ from taskmill.agent.execution import ExecutionContext, TaskExecution, child_envi
 from taskmill.agent.gpus import GpuPool
 from taskmill.agent.heartbeat import Heartbeat
 from taskmill.agent.reaper import fail_orphaned_tasks, reap_dead_workers
+from taskmill.agent.threaded import ThreadedExecution
 from taskmill.agent.venvs import taskmill_requirement
 from taskmill.agent.watcher import EventWatcher
 from taskmill.core.model import TaskRecord
@@ -61,7 +62,7 @@ DEFAULT_SERVICES = 8
 
 
 #: how the agent runs one claimed task: a process here, or a container
-Execution = TaskExecution | ContainerExecution
+Execution = ThreadedExecution
 
 
 def _store_modules(url: str) -> list[str]:
@@ -223,7 +224,7 @@ class Agent:
             if kind == "stop" and self._stop_reason is None:
                 self._stop_reason = str(value)
                 logger.info("stopping (%s)", value)
-            elif kind == "done" and isinstance(value, TaskExecution | ContainerExecution):
+            elif kind == "done" and isinstance(value, ThreadedExecution):
                 self._finished(value)
             if block:
                 return
