@@ -13,7 +13,6 @@ Nothing here is public API: :class:`taskmill.store.sql.store.SqlTaskStore` is th
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,7 +111,7 @@ class SqlStoreBase(TaskStore):
 
     def _in_transaction(self) -> bool:
         """True when the calling thread is inside a write transaction of this store."""
-        return self._db._owner == threading.get_ident()
+        return self._db.in_transaction
 
     def _event(self, kind: str, task_id: str | None, data: dict[str, JSONValue]) -> None:
         """Append an event; called inside the transaction that makes the change, so both commit."""

@@ -270,9 +270,14 @@ class Database:
             return InvalidValueError(text)
         return StoreError(text)
 
+    @property
+    def in_transaction(self) -> bool:
+        """True when the calling thread is inside this database's write transaction."""
+        return self._owner == threading.get_ident()
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return all rows it produced (empty for writes without RETURNING)."""
-        if self.dialect == "sqlite" and self._owner != threading.get_ident() and _is_read(sql):
+        if self.dialect == "sqlite" and not self.in_transaction and _is_read(sql):
             return self._read(sql, params)
         with self._lock:
             if self._conn is None:
