@@ -300,7 +300,13 @@ def _start_sleepy(tm_home: Path, store: TaskStore, tmp_path: Path) -> tuple[subp
 
     def napping() -> bool:
         runs = store.find_tasks(TaskFilter(task_type=(TaskTypes.controller,), system_tags=("pipeline",)))
-        return bool(runs) and nodes(store, runs[0].id).get("nap", {}).get("status") == "running"
+        nap = nodes(store, runs[0].id).get("nap", {}) if runs else {}
+        # the node runs once launched; its task is Running only once the step's process took it
+        return (
+            nap.get("status") == "running"
+            and bool(nap.get("job_id"))
+            and store.get_task(str(nap["job_id"])).status == TaskStatus.in_progress
+        )
 
     try:
         wait_until(napping, 30, "the nap step to run")
