@@ -358,6 +358,27 @@ def test_a_run_whose_controller_died_is_ended_at_the_next_open(
     assert aborted.returncode == 0 and "already ended: Failed; nothing to abort" in aborted.stdout
 
 
+def test_a_step_launched_but_not_started_when_its_controller_died_is_stopped_at_the_next_open(
+    tm_home: Path, store: TaskStore, tmp_path: Path
+) -> None:
+    proc, run_id = _start_sleepy(tm_home, store, tmp_path)
+    # the record a controller makes when it launches a step, before the step's process takes it
+    draft = store.create_task(
+        TaskRecord(id=new_id(), name="after", project=store.get_task(run_id).project, parent=run_id)
+    )
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    shown = _taskmill(tm_home, "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    ended = store.get_task(draft.id)
+    assert ended.status == TaskStatus.stopped
+    assert f"interrupted before it started: its controller died (pid {proc.pid}" in (
+        ended.status_message or ""
+    )
+    assert "taskmill: task stopped when the store was next opened" in store.get_log(draft.id)[-1].text
+    assert {t.status for t in store.find_tasks(TaskFilter(parent=run_id))} == {TaskStatus.stopped}
+
+
 def test_resume_a_run_whose_controller_was_killed(tm_home: Path, store: TaskStore, tmp_path: Path) -> None:
     proc, run_id = _start_sleepy(tm_home, store, tmp_path)
     proc.kill()

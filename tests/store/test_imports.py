@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,16 @@ def test_the_root_package_still_offers_the_api_on_first_use() -> None:
     code = "from taskmill import PipelineController, StorageManager, Task, TaskStatus, __version__"
     assert "taskmill.api.task" in _loaded(code, "taskmill.api")
     assert _loaded("from taskmill import Task", "taskmill.api.pipeline") == []  # pipelines stay unloaded
+
+
+def test_opening_a_sqlite_store_loads_no_http_client(tmp_path: Path) -> None:
+    opened = f"from taskmill.store.factory import open_store; open_store('sqlite:///{tmp_path}/s.db').close()"
+    assert _loaded(opened, "httpx") == []  # httpx loads click and rich: ~60 ms per Task.init script
+    assert "taskmill.store.leased_sql" in _loaded(opened, "taskmill.store")
+
+
+def test_opening_an_http_store_loads_no_sql_engine() -> None:
+    opened = (
+        "from taskmill.store.factory import open_store; open_store('http://127.0.0.1:9', 'k', retry_for=0)"
+    )
+    assert _loaded(opened, "sqlalchemy") == []

@@ -32,13 +32,15 @@ def open_store(
     down), and not in a task an agent runs (the agents' reapers judge those).
     """
     if url.startswith(("http://", "https://")):
-        from taskmill.store.lease import LeasedHttpTaskStore, reap_in_background
+        from taskmill.store.lease import reap_in_background
+        from taskmill.store.leased_http import LeasedHttpTaskStore
 
         http = LeasedHttpTaskStore(url, api_key, retry_for=retry_for)
         if not os.environ.get("TASKMILL_TASK_ID"):  # under an agent, the agents' reapers judge
             reap_in_background(http)
         return http
-    from taskmill.store.lease import LeasedSqlTaskStore, reap_dead_leases
+    from taskmill.store.lease import reap_dead_leases
+    from taskmill.store.leased_sql import LeasedSqlTaskStore
 
     store = LeasedSqlTaskStore(url, create=create)
     try:

@@ -4,7 +4,8 @@ Tasks run without an agent (``Task.init`` scripts, pipeline controllers run here
 in-process and local-process steps) have no heartbeat an agent reaper could miss. Instead, the
 process that moves such a task to *Running* records itself on it: runtime property
 :data:`LEASE_KEY` holds its host, pid and start time (the start time tells a reused pid from
-the process that took the lease). :class:`LeasedSqlTaskStore` does that recording, on
+the process that took the lease). :class:`LeaseRecording` does that recording (put before a
+store class: :mod:`taskmill.store.leased_sql`, :mod:`taskmill.store.leased_http`), on
 :meth:`create_task` of a running task and on :meth:`set_status` to ``in_progress``.
 
 :func:`reap_dead_leases` runs when a store is opened (:func:`taskmill.store.factory.open_store`):
@@ -34,8 +35,6 @@ from taskmill.core.model import LogLine, TaskRecord
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, InvalidTransitionError, NotFoundError
 from taskmill.store.base import TaskFilter, TaskStore
-from taskmill.store.http import HttpTaskStore
-from taskmill.store.sql.store import SqlTaskStore
 from taskmill.types import JSONValue
 
 logger = logging.getLogger(__name__)
@@ -148,7 +147,8 @@ def lease_of(task: TaskRecord) -> ProcessId | None:
 class LeaseRecording(TaskStore):
     """Mixin for a store class: record the lease of the local tasks this process starts running.
 
-    Put it before the store class (``class LeasedSqlTaskStore(LeaseRecording, SqlTaskStore)``).
+    Put it before the store class (``class LeasedSqlTaskStore(LeaseRecording, SqlTaskStore)``,
+    in :mod:`taskmill.store.leased_sql`).
     Semantics are the store's; a status change to ``in_progress`` of a local task also writes
     the lease (in the same transaction where the store has them), and so does
     :meth:`create_task` of a running local task.
@@ -198,16 +198,6 @@ class LeaseRecording(TaskStore):
                 if record.runtime.get(LEASE_KEY) != mine:
                     record = self.update_task(task_id, runtime={LEASE_KEY: mine})
         return record
-
-
-class LeasedSqlTaskStore(LeaseRecording, SqlTaskStore):
-    """The SQL store, recording the lease of the local tasks this process starts running."""
-
-
-class LeasedHttpTaskStore(LeaseRecording, HttpTaskStore):
-    """The HTTP store, recording the lease of the local tasks this process starts running
-    (a ``Task.init`` script or a local pipeline run against a server): a client of this host
-    that opens the store later ends them if this process died (:func:`reap_in_background`)."""
 
 
 def serving(store: TaskStore) -> None:
@@ -264,11 +254,40 @@ def reap_dead_leases(store: TaskStore) -> list[str]:
             )
         except (ConflictError, InvalidTransitionError, NotFoundError):
             continue  # it ended meanwhile, or another process ended it first
-        line = f"taskmill: task {status.value} when the store was next opened: {message}"
-        store.append_log(task.id, [LogLine(line, "error", time.time(), 0, "stderr")])
+        _ended_on_open(store, task, status, message)
         ended.append(task.id)
-        logger.warning("task %s (%s) %s: %s", task.id, task.name, status.value, message)
+        if not task.parent:
+            ended += _stop_unstarted_steps(store, task, holder)
     return ended
+
+
+def _ended_on_open(store: TaskStore, task: TaskRecord, status: TaskStatus, message: str) -> None:
+    line = f"taskmill: task {status.value} when the store was next opened: {message}"
+    store.append_log(task.id, [LogLine(line, "error", time.time(), 0, "stderr")])
+    logger.warning("task %s (%s) %s: %s", task.id, task.name, status.value, message)
+
+
+def _stop_unstarted_steps(store: TaskStore, run: TaskRecord, holder: ProcessId) -> list[str]:
+    """Stop the steps a dead controller launched that never started (still *Draft*).
+
+    A step's task is created when its controller launches it; the controller dying before
+    the step's process took the task would otherwise leave a Draft that looks runnable.
+    """
+    message = (
+        f"interrupted before it started: its controller died ({holder.describe()}); "
+        "the step runs when the pipeline is resumed"
+    )
+    stopped = []
+    for step in store.find_tasks(TaskFilter(parent=run.id, status=(TaskStatus.created,))):
+        try:
+            store.set_status(
+                step.id, TaskStatus.stopped, message=message, reason=message, expected=(TaskStatus.created,)
+            )
+        except (ConflictError, InvalidTransitionError, NotFoundError):
+            continue  # it started (and its process fails the start) or was ended meanwhile
+        _ended_on_open(store, step, TaskStatus.stopped, message)
+        stopped.append(step.id)
+    return stopped
 
 
 def reap_in_background(store: TaskStore) -> threading.Thread:
