@@ -3,17 +3,17 @@
 A controller records its pid and host in the run's runtime properties when it starts. Only this
 host's processes can be checked; for a run controlled elsewhere the answer is "cannot tell"
 (``alive`` None). A pid the kernel reused for another program since is told apart by the
-process's start time. Reads ``/proc`` and sends signal 0; changes nothing.
+process's start time (read as leases read it, :func:`taskmill.store.lease.process_start`). Reads
+``/proc`` (signal 0 where there is none); changes nothing.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 from taskmill.core.model import TaskRecord
+from taskmill.store.lease import process_start
 
 #: Seconds of clock difference tolerated when telling a reused pid from the run's controller.
 _CLOCK_SLACK = 5.0
@@ -43,29 +43,11 @@ def controller_info(run: TaskRecord) -> ControllerInfo:
 
 def pid_alive(pid: int) -> bool:
     """True if ``pid`` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return not Path("/proc").is_dir()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return process_start(pid) is not None
 
 
 def _started_after(pid: int, when: float) -> bool:
     """True if process ``pid`` started after ``when``: the pid was reused, it is not the controller
     that recorded it. False when it cannot be told (no ``/proc``)."""
-    try:
-        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        boot = next(
-            int(ln.split()[1]) for ln in Path("/proc/stat").read_text().splitlines() if ln.startswith("btime")
-        )
-    except (OSError, ValueError, IndexError, StopIteration):
-        return False
-    return boot + ticks / os.sysconf("SC_CLK_TCK") > when
+    start = process_start(pid)
+    return start is not None and start > when  # 0.0 (cannot tell) is never after a real time
