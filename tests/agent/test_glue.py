@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from taskmill.agent.glue import GlueLoop, JobEnd
+from taskmill.agent.glue import GlueLoop, GlueOptions, JobEnd
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ExecutionError
 from taskmill.store.base import TaskStore
@@ -18,7 +18,9 @@ class ProcessGlue(GlueLoop):
     """Jobs are local processes: ``execute_one`` for most tasks, an early exit for ``crash``."""
 
     def __init__(self, store: TaskStore, env: dict[str, str]) -> None:
-        super().__init__(store, queues=["default"], worker_id="glue-test", poll=0.05, burst=True)
+        super().__init__(
+            store, GlueOptions(queues=("default",), worker_id="glue-test", poll=0.05, burst=True)
+        )
         self.env = env
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 

@@ -17,6 +17,7 @@ import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from taskmill.core.states import TaskStatus
 from taskmill.errors import ConflictError, ExecutionError, InvalidTransitionError
@@ -26,28 +27,30 @@ from taskmill.store.base import TaskStore
 JobEnd = tuple[TaskStatus, str]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlueOptions:
+    """How a glue agent's loop runs; each scheduler's options add their own fields."""
+
+    queues: tuple[str, ...]
+    worker_id: str
+    poll: float = 1.0  #: seconds between looks at the live jobs and the queues
+    burst: bool = False  #: exit once the queues are empty and no job is left
+    max_jobs: int = 16  #: jobs submitted and not ended at most
+
+
 class GlueLoop(ABC):
     """The claim-submit-track loop; subclasses implement :meth:`submit`, :meth:`outcome` and
     :meth:`cancel` for one scheduler."""
 
     mode = "glue"  #: the worker record's ``mode``
 
-    def __init__(
-        self,
-        store: TaskStore,
-        *,
-        queues: Sequence[str],
-        worker_id: str,
-        poll: float = 1.0,
-        burst: bool = False,
-        max_jobs: int = 16,
-    ) -> None:
+    def __init__(self, store: TaskStore, options: GlueOptions) -> None:
         self._store = store
-        self._queues = tuple(queues)
-        self._worker_id = worker_id
-        self._poll = poll
-        self._burst = burst
-        self._max_jobs = max_jobs
+        self._queues = tuple(options.queues)
+        self._worker_id = options.worker_id
+        self._poll = options.poll
+        self._burst = options.burst
+        self._max_jobs = options.max_jobs
         self._jobs: dict[str, str] = {}  # task id -> the scheduler's job id
         self.submitted = 0
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from taskmill.agent.glue import GlueLoop, JobEnd, ensure_queues
+from taskmill.agent.glue import GlueLoop, GlueOptions, JobEnd, ensure_queues
 from taskmill.agent.k8s_manifest import TASK_LABEL, build_job, job_end, load_template, pod_problem, task_label
 from taskmill.config import Settings
 from taskmill.core.resources import ResourceError, Resources, container_of, resources_of
@@ -43,19 +43,14 @@ from taskmill.store.base import TaskStore
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class KubernetesOptions:
-    """How the glue agent runs."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KubernetesOptions(GlueOptions):
+    """How the glue agent runs (the loop's options, :class:`GlueOptions`, and these)."""
 
-    queues: tuple[str, ...]
-    worker_id: str
     template: Mapping[str, Any]  #: the parsed YAML template
     namespace: str = "default"  #: used when the template names none
     env: Mapping[str, str] = field(default_factory=dict)  #: the pods' store settings
     executable: tuple[str, ...] = ("taskmill",)  #: how the image starts taskmill
-    poll: float = 1.0
-    burst: bool = False  #: exit once the queues are empty and no Job is left
-    max_jobs: int = 16  #: Jobs submitted and not ended at most
 
 
 class KubernetesGlue(GlueLoop):
@@ -65,14 +60,7 @@ class KubernetesGlue(GlueLoop):
     mode = "kubernetes"
 
     def __init__(self, store: TaskStore, options: KubernetesOptions, api: Any) -> None:
-        super().__init__(
-            store,
-            queues=options.queues,
-            worker_id=options.worker_id,
-            poll=options.poll,
-            burst=options.burst,
-            max_jobs=options.max_jobs,
-        )
+        super().__init__(store, options)
         from kubernetes import client
 
         self._opts = options

@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taskmill.agent.glue import GlueLoop, JobEnd, ensure_queues
+from taskmill.agent.glue import GlueLoop, GlueOptions, JobEnd, ensure_queues
 from taskmill.config import Settings
 from taskmill.core.resources import resources_of, sbatch_options
 from taskmill.core.states import TaskStatus
@@ -62,19 +62,14 @@ _ENDED = frozenset(
 _STOPPING = frozenset({"CANCELLED", "PREEMPTED"})
 
 
-@dataclass(frozen=True, slots=True)
-class SlurmOptions:
-    """How the glue agent runs."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlurmOptions(GlueOptions):
+    """How the glue agent runs (the loop's options, :class:`GlueOptions`, and these)."""
 
-    queues: tuple[str, ...]
-    worker_id: str
     template: str  #: the batch script template (see the module docstring)
     workdir: Path  #: rendered scripts and job output (``<task id>.sh``, ``<task id>.out``)
     env: Mapping[str, str] = field(default_factory=dict)  #: the jobs' environment (store settings)
     python: str = sys.executable  #: the interpreter the job runs the task with
-    poll: float = 1.0
-    burst: bool = False  #: exit once the queues are empty and no job is left
-    max_jobs: int = 16  #: jobs submitted and not ended at most
 
 
 def render(template: str, *, task_id: str, command: str) -> str:
@@ -104,14 +99,7 @@ class SlurmGlue(GlueLoop):
     mode = "slurm"
 
     def __init__(self, store: TaskStore, options: SlurmOptions) -> None:
-        super().__init__(
-            store,
-            queues=options.queues,
-            worker_id=options.worker_id,
-            poll=options.poll,
-            burst=options.burst,
-            max_jobs=options.max_jobs,
-        )
+        super().__init__(store, options)
         self._opts = options
 
     def run(self) -> int:
